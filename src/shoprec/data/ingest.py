@@ -1,0 +1,282 @@
+"""Ingestion: sources -> validated canonical rows -> the store, with a quarantine and a summary.
+
+Events are streamed chunk by chunk into one new segment per ingest, so memory stays bounded by
+the chunk size (plus 8 bytes per stored event for the repeat check). Exact repeats of an event
+already stored, or seen earlier in the same ingest, are merged (counted as duplicates).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from shoprec.data import schema as S
+from shoprec.data.event_hash import event_hashes
+from shoprec.data.quarantine import QuarantineWriter
+from shoprec.data.readers import RawChunk
+from shoprec.data.store import Manifest, Store
+from shoprec.data.validate import VALIDATORS, ColumnMapping
+from shoprec.errors import DataError
+from shoprec.progress import task
+
+KINDS = ("events", "items", "users", "judgments")
+
+
+@dataclass
+class Source:
+    """One table to ingest: its kind, its raw chunks, and how to map them.
+
+    `prepare` lets an adapter reshape a raw chunk (split a category code, strip a price prefix)
+    before the common validation runs.
+    """
+
+    kind: str
+    label: str
+    chunks: Callable[[], Iterator[RawChunk]]
+    mapping: ColumnMapping = field(default_factory=ColumnMapping)
+    prepare: Callable[[RawChunk], RawChunk] | None = None
+    size_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise DataError(f"unknown table kind '{self.kind}', expected one of {', '.join(KINDS)}")
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest did: the JSON printed by `shoprec ingest --json`."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    quarantine: str | None = None
+    by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
+    unknown_items: int = 0
+    events_with_unknown_items: int = 0
+    sources: list[str] = field(default_factory=list)
+    committed: bool = True
+    seconds: float = 0.0
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+    def count(self, kind: str, key: str, n: int) -> None:
+        self.by_kind.setdefault(kind, {"accepted": 0, "duplicates": 0, "rejected": 0})
+        self.by_kind[kind][key] = self.by_kind[kind].get(key, 0) + n
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": dict(sorted(self.rejected.items())),
+            "rejected_total": self.rejected_total,
+            "quarantine": self.quarantine,
+            "by_kind": self.by_kind,
+            "unknown_items": self.unknown_items,
+            "events_with_unknown_items": self.events_with_unknown_items,
+            "sources": self.sources,
+            "committed": self.committed,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def ingest(store: Store, sources: Iterable[Source], *, strict: bool = False) -> IngestSummary:
+    """Ingest the sources in order under the store's writer lock.
+
+    Catalogue and user tables are merged (a new non-empty value replaces the old one); events
+    are appended. With `strict`, nothing is committed when any row is rejected.
+    """
+    started = time.perf_counter()
+    summary = IngestSummary()
+    quarantine_path = store.workspace / "quarantine" / f"ingest-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{time.time_ns() % 10**6:06d}.csv"
+    sources = list(sources)
+    with QuarantineWriter(quarantine_path) as quarantine, store.writing() as manifest:
+        staged = _Staged(store, manifest)
+        for source in sources:
+            summary.sources.append(f"{source.kind}: {source.label}")
+            if source.kind == "events":
+                _ingest_events(staged, source, quarantine, summary)
+            else:
+                _ingest_table(staged, source, quarantine, summary)
+        summary.rejected = Counter(quarantine.counts)
+        if strict and quarantine.total:
+            staged.discard()
+            summary.committed = False
+        else:
+            staged.commit()
+            summary.unknown_items, summary.events_with_unknown_items = staged.unknown_item_counts()
+        summary.quarantine = str(quarantine_path) if quarantine.total else None
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+class _Staged:
+    """Writes made during one ingest, published together at the end (or thrown away)."""
+
+    def __init__(self, store: Store, manifest: Manifest) -> None:
+        self.store, self.manifest = store, manifest
+        self.segments: list[tuple[Path, int, str]] = []
+        self.tables: dict[str, pd.DataFrame] = {}
+        self.event_items: list[np.ndarray] = []
+        self._stored_hashes: np.ndarray | None = None
+        self._new_hashes: list[np.ndarray] = []
+
+    def stored_hashes(self) -> np.ndarray:
+        if self._stored_hashes is None:
+            self._stored_hashes = self.store.stored_hashes(self.manifest)
+        return self._stored_hashes
+
+    def is_repeat(self, hashes: np.ndarray) -> np.ndarray:
+        """True for hashes already stored, already seen in this ingest, or repeated within `hashes`."""
+        repeat = _in_sorted(hashes, self.stored_hashes())
+        for seen in self._new_hashes:
+            repeat |= _in_sorted(hashes, seen)
+        repeat |= pd.Series(hashes).duplicated().to_numpy()
+        return repeat
+
+    def remember(self, hashes: np.ndarray) -> None:
+        self._new_hashes.append(np.sort(hashes))
+        if len(self._new_hashes) > 16:
+            self._new_hashes = [np.sort(np.concatenate(self._new_hashes))]
+
+    def table(self, kind: str) -> pd.DataFrame:
+        if kind not in self.tables:
+            reader = {"items": self.store.items, "users": self.store.users, "judgments": self.store.judgments}[kind]
+            self.tables[kind] = reader()
+        return self.tables[kind]
+
+    def merge(self, kind: str, frame: pd.DataFrame) -> None:
+        key = {"items": S.ITEM_ID, "users": S.USER_ID}.get(kind)
+        current = self.table(kind)
+        if key is None:  # judgments: a repeated (query, item) keeps the newest relevance
+            merged = pd.concat([current, frame], ignore_index=True).drop_duplicates([S.QUERY, S.ITEM_ID], keep="last")
+        else:
+            merged = _merge_by_key(current, frame, key)
+        self.tables[kind] = merged.reset_index(drop=True)
+
+    def commit(self) -> None:
+        for tmp, rows, label in self.segments:
+            self.store.add_segment(self.manifest, tmp, rows, label)
+        for kind, frame in self.tables.items():
+            self.store.write_table(self.manifest, kind, frame)
+
+    def discard(self) -> None:
+        for tmp, _, _ in self.segments:
+            tmp.unlink(missing_ok=True)
+        self.segments.clear()
+        self.tables.clear()
+
+    def unknown_item_counts(self) -> tuple[int, int]:
+        """Distinct items of this ingest's events missing from the catalogue, and their events."""
+        if not self.event_items:
+            return 0, 0
+        items = np.concatenate(self.event_items)
+        catalog = self.table("items")[S.ITEM_ID].to_numpy(dtype=object)
+        missing = pd.Index(catalog).get_indexer(items) < 0
+        return int(len(pd.unique(items[missing]))), int(missing.sum())
+
+
+def _ingest_events(staged: _Staged, source: Source, quarantine: QuarantineWriter, summary: IngestSummary) -> None:
+    tmp = staged.store.new_path("events/seg").with_suffix(".tmp")
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    inline_items: list[pd.DataFrame] = []
+    try:
+        with task(f"ingest {source.label}", total=source.size_bytes) as bar:
+            for chunk in source.chunks():
+                if source.prepare is not None:
+                    chunk = source.prepare(chunk)
+                valid = VALIDATORS["events"](chunk, source.mapping)
+                quarantine.write(valid.rejects)
+                summary.count("events", "rejected", len(valid.rejects))
+                frame = valid.frame
+                hashes = event_hashes(frame)
+                repeat = staged.is_repeat(hashes)
+                keep = ~repeat
+                staged.remember(hashes[keep])
+                summary.duplicates += int(repeat.sum())
+                summary.count("events", "duplicates", int(repeat.sum()))
+                kept = frame.loc[keep, list(S.EVENT_COLUMNS)].assign(**{S.EVENT_HASH: hashes[keep]})
+                inline = _inline_items(frame)
+                if inline is not None:
+                    inline_items.append(inline)
+                if len(kept):
+                    table = pa.Table.from_pandas(kept, schema=S.STORED_EVENT_SCHEMA, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, S.STORED_EVENT_SCHEMA, compression="zstd")
+                    writer.write_table(table)
+                    rows += len(kept)
+                    staged.event_items.append(kept[S.ITEM_ID].to_numpy(dtype=object))
+                summary.accepted += len(kept)
+                summary.count("events", "accepted", len(kept))
+                bar.advance(len(chunk.frame) + len(chunk.rejects))
+    finally:
+        if writer is not None:
+            writer.close()
+    if rows:
+        staged.segments.append((tmp, rows, source.label))
+    if inline_items:
+        latest = pd.concat(inline_items, ignore_index=True).sort_values(S.TIMESTAMP, kind="stable")
+        staged.merge("items", _collapse_latest(latest.drop(columns=[S.TIMESTAMP]), S.ITEM_ID))
+
+
+def _ingest_table(staged: _Staged, source: Source, quarantine: QuarantineWriter, summary: IngestSummary) -> None:
+    frames = []
+    for chunk in source.chunks():
+        if source.prepare is not None:
+            chunk = source.prepare(chunk)
+        valid = VALIDATORS[source.kind](chunk, source.mapping)
+        quarantine.write(valid.rejects)
+        summary.count(source.kind, "rejected", len(valid.rejects))
+        frames.append(valid.frame)
+        summary.accepted += len(valid.frame)
+        summary.count(source.kind, "accepted", len(valid.frame))
+    if frames:
+        frame = pd.concat(frames, ignore_index=True)
+        if source.kind != "judgments":
+            frame = _collapse_latest(frame, S.ITEM_ID if source.kind == "items" else S.USER_ID)
+        staged.merge(source.kind, frame)
+
+
+def _inline_items(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """Item fields an event log carries inline (REES46: brand, price, category per event)."""
+    present = [c for c in S.ITEM_COLUMNS_IN_EVENTS if c in frame and frame[c].notna().any()]
+    if not present:
+        return None
+    return frame[[S.ITEM_ID, S.TIMESTAMP, *present]]
+
+
+def _collapse_latest(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """One row per key: for each column the last non-empty value (rows are in time/file order)."""
+    if frame[key].is_unique:
+        return frame
+    return frame.groupby(key, sort=False, as_index=False).last()
+
+
+def _merge_by_key(current: pd.DataFrame, new: pd.DataFrame, key: str) -> pd.DataFrame:
+    if current.empty:
+        return new.reindex(columns=current.columns)
+    cur = current.set_index(key)
+    upd = new.set_index(key).reindex(columns=cur.columns)
+    cur = cur.astype(object)
+    upd = upd.astype(object)
+    combined = upd.combine_first(cur.reindex(cur.index.union(upd.index)))
+    return combined.reset_index().rename(columns={"index": key})[list(current.columns)]
+
+
+def _in_sorted(values: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
+    if not len(sorted_pool):
+        return np.zeros(len(values), dtype=bool)
+    pos = np.searchsorted(sorted_pool, values)
+    pos[pos == len(sorted_pool)] = 0
+    return sorted_pool[pos] == values
+

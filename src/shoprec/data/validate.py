@@ -1,0 +1,280 @@
+"""Validation: raw chunks in a source's own columns -> canonical rows, and rejects with reasons.
+
+This is the one place where data is checked; everything after it trusts the canonical tables.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from shoprec.data import schema as S
+from shoprec.data.quarantine import Reason, Reject
+from shoprec.data.readers import RawChunk
+from shoprec.data.timestamps import parse_timestamps
+from shoprec.errors import DataError
+
+_TRUE = {"1", "true", "t", "yes", "y", "in stock", "in_stock", "instock", "available"}
+_FALSE = {"0", "false", "f", "no", "n", "out of stock", "out_of_stock", "outofstock", "unavailable"}
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """How a source's columns and values become canonical ones.
+
+    `columns` maps a canonical column to the source column holding it (a canonical column whose
+    name the source already uses needs no entry). `event_type` is the type of every row of a log
+    without a type column; `event_type_map` renames source event types (`buy` -> `purchase`).
+    """
+
+    columns: dict[str, str] = field(default_factory=dict)
+    event_type: str | None = None
+    event_type_map: dict[str, str] = field(default_factory=dict)
+    time_format: str | None = None
+
+    def __post_init__(self) -> None:
+        for target in self.event_type_map.values():
+            if target not in S.EVENT_TYPES:
+                raise DataError(f"--event-type-map: '{target}' is not an event type, expected one of {', '.join(S.EVENT_TYPES)}")
+        if self.event_type is not None and self.event_type not in S.EVENT_TYPES:
+            raise DataError(f"--event-type: '{self.event_type}' is not an event type, expected one of {', '.join(S.EVENT_TYPES)}")
+
+
+@dataclass
+class Validated:
+    """The canonical rows of a chunk, their source lines, and the rejects."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    rejects: list[Reject]
+
+
+def select_columns(chunk: RawChunk, mapping: ColumnMapping, wanted: tuple[str, ...]) -> dict[str, pd.Series]:
+    """The source columns that hold each wanted canonical column (absent ones are left out)."""
+    available = list(chunk.frame.columns)
+    selected: dict[str, pd.Series] = {}
+    for canonical in wanted:
+        source = mapping.columns.get(canonical, canonical)
+        if source in chunk.frame.columns:
+            selected[canonical] = chunk.frame[source]
+        elif canonical in mapping.columns:
+            raise DataError(f"--map {canonical}={source}: no column '{source}'; the file has {available}", file=chunk.file)
+    return selected
+
+
+def validate_events(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
+    """Canonical event rows (with any item columns the log carries inline) and rejects."""
+    wanted = S.EVENT_COLUMNS + S.ITEM_COLUMNS_IN_EVENTS
+    cols = select_columns(chunk, mapping, wanted)
+    n = len(chunk.frame)
+    for required in (S.USER_ID, S.ITEM_ID, S.TIMESTAMP):
+        if required not in cols and n:
+            raise DataError(f"no '{required}' column (columns: {list(chunk.frame.columns)}); use --map {required}=COLUMN", file=chunk.file)
+    if S.EVENT_TYPE not in cols and mapping.event_type is None and n:
+        raise DataError(f"no 'event_type' column (columns: {list(chunk.frame.columns)}); use --event-type TYPE or --map event_type=COLUMN", file=chunk.file)
+
+    out = pd.DataFrame(index=chunk.frame.index)
+    checks = _Checks(chunk)
+    out[S.USER_ID] = ids(cols[S.USER_ID]) if n else pd.Series(dtype=object)
+    checks.add(out[S.USER_ID].isna(), S.USER_ID, Reason.MISSING_USER_ID, "empty")
+    out[S.ITEM_ID] = ids(cols[S.ITEM_ID]) if n else pd.Series(dtype=object)
+    checks.add(out[S.ITEM_ID].isna(), S.ITEM_ID, Reason.MISSING_ITEM_ID, "empty")
+
+    if S.EVENT_TYPE in cols:
+        raw_type = text(cols[S.EVENT_TYPE])
+        lowered = raw_type.str.lower()
+        mapped = lowered.map(lambda v: mapping.event_type_map.get(v, v) if isinstance(v, str) else v)
+        if mapping.event_type_map:
+            # map keys are matched as written and lower-cased
+            exact = raw_type.map(lambda v: mapping.event_type_map.get(v) if isinstance(v, str) else None)
+            mapped = exact.where(exact.notna(), mapped)
+        if mapping.event_type is not None:
+            mapped = mapped.fillna(mapping.event_type)
+        checks.add(mapped.isna(), S.EVENT_TYPE, Reason.MISSING_EVENT_TYPE, "empty")
+        unknown = mapped.notna() & ~mapped.isin(S.EVENT_TYPES)
+        checks.add(unknown, S.EVENT_TYPE, Reason.UNKNOWN_EVENT_TYPE, lambda i: f"'{raw_type.iloc[i]}' is not one of {', '.join(S.EVENT_TYPES)} (see --event-type-map)")
+        out[S.EVENT_TYPE] = mapped
+    else:
+        out[S.EVENT_TYPE] = mapping.event_type
+
+    raw_ts = cols.get(S.TIMESTAMP, pd.Series([None] * n, index=chunk.frame.index, dtype=object))
+    ts = parse_timestamps(raw_ts, mapping.time_format)
+    empty_ts = raw_ts.isna() | (raw_ts.astype("string").str.strip() == "").fillna(True).astype(bool) if n else raw_ts.isna()
+    checks.add(empty_ts, S.TIMESTAMP, Reason.MISSING_TIMESTAMP, "empty")
+    checks.add(ts.isna() & ~empty_ts, S.TIMESTAMP, Reason.INVALID_TIMESTAMP, lambda i: f"cannot read '{raw_ts.iloc[i]}' as a time (ISO 8601, 'YYYY-MM-DD HH:MM:SS[ UTC]', epoch s/ms, or --time-format)")
+    out[S.TIMESTAMP] = ts
+
+    out[S.SESSION_ID] = ids(cols[S.SESSION_ID]) if S.SESSION_ID in cols else None
+    out[S.VALUE] = checks.number(cols.get(S.VALUE), S.VALUE, Reason.INVALID_VALUE, allow_negative=True)
+    out[S.QUERY] = text(cols[S.QUERY]) if S.QUERY in cols else None
+    out[S.REVIEW_TEXT] = text(cols[S.REVIEW_TEXT]) if S.REVIEW_TEXT in cols else None
+    _item_columns(out, cols, checks)
+    return checks.finish(out)
+
+
+def validate_items(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
+    """Canonical catalogue rows; source columns that are not canonical become attributes."""
+    cols = select_columns(chunk, mapping, S.ITEM_COLUMNS)
+    if S.ITEM_ID not in cols and len(chunk.frame):
+        raise DataError(f"no 'item_id' column (columns: {list(chunk.frame.columns)}); use --map item_id=COLUMN", file=chunk.file)
+    out = pd.DataFrame(index=chunk.frame.index)
+    checks = _Checks(chunk)
+    out[S.ITEM_ID] = ids(cols[S.ITEM_ID]) if len(chunk.frame) else pd.Series(dtype=object)
+    checks.add(out[S.ITEM_ID].isna(), S.ITEM_ID, Reason.MISSING_ITEM_ID, "empty")
+    _item_columns(out, cols, checks)
+    out[S.ATTRIBUTES] = _attributes(chunk, cols, mapping, S.ITEM_COLUMNS, checks)
+    return checks.finish(out[list(S.ITEM_COLUMNS)])
+
+
+def validate_users(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
+    """Canonical user rows; source columns that are not canonical become attributes."""
+    cols = select_columns(chunk, mapping, S.USER_COLUMNS)
+    if S.USER_ID not in cols and len(chunk.frame):
+        raise DataError(f"no 'user_id' column (columns: {list(chunk.frame.columns)}); use --map user_id=COLUMN", file=chunk.file)
+    out = pd.DataFrame(index=chunk.frame.index)
+    checks = _Checks(chunk)
+    out[S.USER_ID] = ids(cols[S.USER_ID]) if len(chunk.frame) else pd.Series(dtype=object)
+    checks.add(out[S.USER_ID].isna(), S.USER_ID, Reason.MISSING_USER_ID, "empty")
+    out[S.AGE] = checks.number(cols.get(S.AGE), S.AGE, Reason.INVALID_AGE, allow_negative=False)
+    out[S.GENDER] = text(cols[S.GENDER]) if S.GENDER in cols else None
+    out[S.LOCATION] = text(cols[S.LOCATION]) if S.LOCATION in cols else None
+    out[S.ATTRIBUTES] = _attributes(chunk, cols, mapping, S.USER_COLUMNS, checks)
+    return checks.finish(out[list(S.USER_COLUMNS)])
+
+
+def _item_columns(out: pd.DataFrame, cols: dict[str, pd.Series], checks: "_Checks") -> None:
+    out[S.TITLE] = text(cols[S.TITLE]) if S.TITLE in cols else None
+    out[S.DESCRIPTION] = text(cols[S.DESCRIPTION]) if S.DESCRIPTION in cols else None
+    out[S.CATEGORY] = category_path(cols[S.CATEGORY]) if S.CATEGORY in cols else None
+    out[S.BRAND] = text(cols[S.BRAND]) if S.BRAND in cols else None
+    price = checks.number(cols.get(S.PRICE), S.PRICE, Reason.INVALID_PRICE, allow_negative=True)
+    if price is not None:
+        checks.add(price < 0, S.PRICE, Reason.NEGATIVE_PRICE, lambda i: f"{price.iloc[i]} is below 0")
+    out[S.PRICE] = price
+    out[S.IN_STOCK] = checks.boolean(cols.get(S.IN_STOCK), S.IN_STOCK, Reason.INVALID_IN_STOCK)
+
+
+def _attributes(chunk: RawChunk, cols: dict[str, pd.Series], mapping: ColumnMapping, canonical: tuple[str, ...], checks: "_Checks") -> pd.Series:
+    used = {mapping.columns.get(c, c) for c in canonical}
+    extra = [c for c in chunk.frame.columns if c not in used]
+    base = cols.get(S.ATTRIBUTES)
+    parsed: list[str | None] = []
+    bad = np.zeros(len(chunk.frame), dtype=bool)
+    base_values = base.tolist() if base is not None else [None] * len(chunk.frame)
+    extra_values = [chunk.frame[c].tolist() for c in extra]
+    for i, raw in enumerate(base_values):
+        attrs: dict[str, object] = {}
+        if isinstance(raw, dict):
+            attrs.update(raw)
+        elif isinstance(raw, str) and raw.strip():
+            try:
+                loaded = json.loads(raw)
+            except json.JSONDecodeError:
+                loaded = None
+            if not isinstance(loaded, dict):
+                bad[i] = True
+            else:
+                attrs.update(loaded)
+        for name, values in zip(extra, extra_values):
+            value = values[i]
+            if value is not None and not (isinstance(value, float) and np.isnan(value)) and value != "":
+                attrs[name] = value if isinstance(value, (int, float, bool, str)) else str(value)
+        parsed.append(json.dumps(attrs, ensure_ascii=False, default=str) if attrs else None)
+    checks.add(pd.Series(bad, index=chunk.frame.index), S.ATTRIBUTES, Reason.INVALID_ATTRIBUTES, "expected a JSON object")
+    return pd.Series(parsed, index=chunk.frame.index, dtype=object)
+
+
+def ids(values: pd.Series) -> pd.Series:
+    """Ids as strings (a number read as 12.0 becomes '12'); empty -> None."""
+    if pd.api.types.is_float_dtype(values):
+        as_int = values.dropna()
+        if (as_int == as_int.round()).all():
+            return values.map(lambda v: None if pd.isna(v) else str(int(v))).astype(object)
+    if pd.api.types.is_integer_dtype(values):
+        return values.map(lambda v: None if pd.isna(v) else str(v)).astype(object)
+    return text(values)
+
+
+def text(values: pd.Series) -> pd.Series:
+    """Stripped strings; empty -> None."""
+    stripped = values.astype("string").str.strip()
+    return stripped.where(stripped != "", None).astype(object).where(stripped.notna() & (stripped != ""), None)
+
+
+def category_path(values: pd.Series) -> pd.Series:
+    """A category path with levels joined by ' > ' (accepts '>' with any spacing)."""
+    cleaned = text(values)
+    return cleaned.map(
+        lambda v: S.CATEGORY_SEPARATOR.join(p.strip() for p in v.split(">") if p.strip()) if isinstance(v, str) else None
+    ).astype(object)
+
+
+class _Checks:
+    """Collects per-row failures; a row gets the first reason found (checks run in column order)."""
+
+    def __init__(self, chunk: RawChunk) -> None:
+        self.chunk = chunk
+        self.failed = np.zeros(len(chunk.frame), dtype=bool)
+        self.rejects: list[tuple[int, Reject]] = []
+
+    def add(self, mask: pd.Series, field_name: str, reason: Reason, detail: str | Callable[[int], str]) -> None:
+        new = np.asarray(mask.fillna(False), dtype=bool) & ~self.failed
+        for i in np.flatnonzero(new):
+            message = detail(int(i)) if callable(detail) else detail
+            self.rejects.append((int(i), Reject(self.chunk.file, int(self.chunk.lines[i]), field_name, reason, message, self._raw(int(i)))))
+        self.failed |= new
+
+    def number(self, values: pd.Series | None, field_name: str, reason: Reason, *, allow_negative: bool) -> pd.Series | None:
+        if values is None:
+            return None
+        raw = values if pd.api.types.is_numeric_dtype(values) else text(values)
+        numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
+        self.add(raw.notna() & (numbers.isna() | ~np.isfinite(numbers.fillna(0))), field_name, reason, lambda i: f"expected a number, got '{values.iloc[i]}'")
+        if not allow_negative:
+            self.add(numbers < 0, field_name, reason, lambda i: f"expected a number >= 0, got {numbers.iloc[i]}")
+        return numbers
+
+    def boolean(self, values: pd.Series | None, field_name: str, reason: Reason) -> pd.Series | None:
+        if values is None:
+            return None
+        if pd.api.types.is_bool_dtype(values):
+            return values.astype(object)
+        lowered = text(values).map(lambda v: v.lower() if isinstance(v, str) else v)
+        result = lowered.map(lambda v: True if v in _TRUE else (False if v in _FALSE else None)).astype(object)
+        self.add(lowered.notna() & result.isna(), field_name, reason, lambda i: f"expected true/false, got '{values.iloc[i]}'")
+        return result
+
+    def finish(self, out: pd.DataFrame) -> Validated:
+        ok = ~self.failed
+        self.rejects.sort(key=lambda pair: pair[0])
+        rejects = list(self.chunk.rejects) + [r for _, r in self.rejects]
+        return Validated(out[ok].reset_index(drop=True), self.chunk.lines[ok], rejects)
+
+    def _raw(self, i: int) -> str:
+        row = self.chunk.frame.iloc[i]
+        return ",".join("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in row.tolist())
+
+
+def validate_judgments(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
+    """Search relevance judgments: query, item_id, relevance (a number)."""
+    cols = select_columns(chunk, mapping, (S.QUERY, S.ITEM_ID, "relevance"))
+    for required in (S.QUERY, S.ITEM_ID, "relevance"):
+        if required not in cols and len(chunk.frame):
+            raise DataError(f"no '{required}' column (columns: {list(chunk.frame.columns)}); use --map {required}=COLUMN", file=chunk.file)
+    out = pd.DataFrame(index=chunk.frame.index)
+    checks = _Checks(chunk)
+    out[S.QUERY] = text(cols[S.QUERY]) if len(chunk.frame) else pd.Series(dtype=object)
+    checks.add(out[S.QUERY].isna(), S.QUERY, Reason.MISSING_QUERY, "empty")
+    out[S.ITEM_ID] = ids(cols[S.ITEM_ID]) if len(chunk.frame) else pd.Series(dtype=object)
+    checks.add(out[S.ITEM_ID].isna(), S.ITEM_ID, Reason.MISSING_ITEM_ID, "empty")
+    relevance = checks.number(cols.get("relevance"), "relevance", Reason.INVALID_RELEVANCE, allow_negative=False)
+    checks.add(relevance.isna() if relevance is not None else out[S.QUERY].isna(), "relevance", Reason.INVALID_RELEVANCE, "empty")
+    out["relevance"] = relevance
+    return checks.finish(out)
+
+
+VALIDATORS = {"events": validate_events, "items": validate_items, "users": validate_users, "judgments": validate_judgments}
