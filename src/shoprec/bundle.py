@@ -1,0 +1,142 @@
+"""Bundles: a trained set of models, written once to a versioned folder, loaded whole.
+
+`<workspace>/bundles/<version>/` holds `manifest.json` (data snapshot, models, parameters,
+metrics, library versions), `items.json` (the item id map the models were trained with) and
+`models/<name>/` per model. `<workspace>/bundles/CURRENT` names the bundle in use; it is
+replaced atomically, so a reader sees the old bundle or the new one, never a half-written one.
+A bundle without a manifest (an interrupted write) is never made current.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from shoprec.data.dataset import Dataset
+from shoprec.data.idmap import IdMap
+from shoprec.errors import ShoprecError
+from shoprec.models.base import Recommender
+from shoprec.models.registry import load_model
+
+MANIFEST = "manifest.json"
+CURRENT = "CURRENT"
+FORMAT_VERSION = 1
+_LIBRARIES = ("shoprec", "numpy", "scipy", "pandas", "pyarrow")
+
+
+@dataclass
+class Bundle:
+    """A loaded bundle: its models, the item ids they index, and its manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+    item_ids: IdMap
+    models: dict[str, Recommender]
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+    @property
+    def default_model(self) -> str:
+        return str(self.manifest["default_model"])
+
+
+def bundles_dir(workspace: Path) -> Path:
+    return Path(workspace) / "bundles"
+
+
+def write_bundle(workspace: Path, models: dict[str, Recommender], dataset: Dataset, *,
+                 default_model: str | None = None, train_seconds: dict[str, float] | None = None,
+                 data_snapshot: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
+                 make_current: bool = True) -> Path:
+    """Write fitted models as a new bundle and (by default) make it the current one."""
+    if not models:
+        raise ShoprecError("a bundle needs at least one model")
+    version = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{os.getpid()}-{time.time_ns() % 10**6:06d}"
+    path = bundles_dir(workspace) / version
+    (path / "models").mkdir(parents=True)
+    for name, model in models.items():
+        model.save(path / "models" / name)
+    (path / "items.json").write_text(json.dumps(dataset.item_ids.to_list()), encoding="utf-8")
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "version": version,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "default_model": default_model or next(iter(models)),
+        "models": {name: {"class": type(m).__name__, "params": m.get_params(),
+                          "train_seconds": (train_seconds or {}).get(name)} for name, m in models.items()},
+        "data": {**dataset.summary(), **(data_snapshot or {})},
+        "weights": {"event_weights": dataset.weights.event_weights, "half_life_days": dataset.weights.half_life_days},
+        "metrics": metrics or {},
+        "libraries": _library_versions(),
+        "python": platform.python_version(),
+    }
+    _write_atomic(path / MANIFEST, json.dumps(manifest, indent=2, default=str))
+    if make_current:
+        set_current(workspace, version)
+    return path
+
+
+def set_current(workspace: Path, version: str) -> None:
+    """Make bundle `version` the one `load_current` returns (atomic)."""
+    if not (bundles_dir(workspace) / version / MANIFEST).exists():
+        raise ShoprecError(f"bundle {version} has no {MANIFEST}: not a complete bundle")
+    _write_atomic(bundles_dir(workspace) / CURRENT, version + "\n")
+
+
+def current_path(workspace: Path) -> Path:
+    """The current bundle's folder; a clear error when nothing was trained yet."""
+    pointer = bundles_dir(workspace) / CURRENT
+    if not pointer.exists():
+        raise ShoprecError(f"no trained bundle in {workspace}: run 'shoprec train --workspace {workspace}' first")
+    return bundles_dir(workspace) / pointer.read_text(encoding="utf-8").strip()
+
+
+def load_bundle(path: Path) -> Bundle:
+    """Load a bundle folder; a missing or damaged part is a ShoprecError naming it."""
+    manifest_path = Path(path) / MANIFEST
+    if not manifest_path.exists():
+        raise ShoprecError(f"{path}: no {MANIFEST}; not a complete bundle")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        item_ids = IdMap(json.loads((Path(path) / "items.json").read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ShoprecError(f"{path}: damaged bundle: {exc}") from exc
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ShoprecError(f"{manifest_path}: format_version must be {FORMAT_VERSION}, got {manifest.get('format_version')}")
+    models = {name: load_model(Path(path) / "models" / name) for name in manifest["models"]}
+    for name, model in models.items():
+        if model.n_items_ != len(item_ids):
+            raise ShoprecError(f"{path}: model {name} scores {model.n_items_} items but the bundle lists {len(item_ids)}")
+    return Bundle(Path(path), manifest, item_ids, models)
+
+
+def load_current(workspace: Path) -> Bundle:
+    """The workspace's current bundle."""
+    return load_bundle(current_path(workspace))
+
+
+def _library_versions() -> dict[str, str]:
+    versions = {}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,73 @@
+"""`shoprec generate`: a seeded synthetic shop, into the workspace or as files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from shoprec.cli import workspace_option
+from shoprec.data.ingest import IngestSummary, Source, ingest
+from shoprec.data.store import Store
+
+
+def shop_spec_options(func):  # type: ignore[no-untyped-def]
+    """The size, seed and language options shared by `generate` and `demo`."""
+    options = [
+        click.option("--users", type=click.IntRange(min=1), default=2_000, show_default=True, help="Number of shoppers."),
+        click.option("--items", type=click.IntRange(min=1), default=1_000, show_default=True, help="Number of products."),
+        click.option("--events", type=click.IntRange(min=1), default=100_000, show_default=True, help="Number of events."),
+        click.option("--seed", type=int, default=42, show_default=True, help="Random seed: the same seed gives the same shop."),
+        click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Language of product text."),
+        click.option("--days", type=click.IntRange(min=1), default=120, show_default=True, help="Days of activity."),
+        click.option("--start", default="2024-09-01", show_default=True, help="First day (UTC)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def generate_into_store(store: Store, users: int, items: int, events: int, seed: int, lang: str, days: int, start: str) -> IngestSummary:
+    """Generate a shop and ingest it (items, users, then events streamed in chunks)."""
+    from shoprec.data.synthetic import ShopSpec, generate_shop
+
+    shop = generate_shop(ShopSpec(users=users, items=items, events=events, seed=seed, lang=lang, start=start, days=days))
+    label = f"synthetic shop (seed {seed})"
+    return ingest(store, [
+        Source.from_frames("items", f"{label} items", lambda: [shop.items]),
+        Source.from_frames("users", f"{label} users", lambda: [shop.users]),
+        Source.from_frames("events", f"{label} events", shop.event_chunks),
+    ])
+
+
+@click.command("generate")
+@workspace_option
+@shop_spec_options
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write items/users/events files here instead of into the workspace.")
+@click.option("--file-format", type=click.Choice(["csv", "parquet", "jsonl"]), default="csv", show_default=True, help="Format of the files written with --out.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def command(workspace: Path, users: int, items: int, events: int, seed: int, lang: str, days: int, start: str,
+            out: Path | None, file_format: str, as_json: bool) -> None:
+    """Generate a believable synthetic shop: catalogue, shoppers and their events."""
+    if out is not None:
+        from shoprec.data.synthetic import ShopSpec, generate_shop, write_shop_files
+
+        shop = generate_shop(ShopSpec(users=users, items=items, events=events, seed=seed, lang=lang, start=start, days=days))
+        paths = write_shop_files(shop, out, file_format)
+        result: dict[str, object] = {kind: str(path) for kind, path in paths.items()}
+    else:
+        store = Store(workspace)
+        try:
+            summary = generate_into_store(store, users, items, events, seed, lang, days, start)
+        finally:
+            store.close()
+        result = summary.to_json()
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    elif out is not None:
+        for kind, path in result.items():
+            click.echo(f"{kind:<7} {path}")
+    else:
+        click.echo(f"generated {users:,} users, {items:,} items, {events:,} events into {workspace} "
+                   f"(accepted {result['accepted']:,}, duplicates {result['duplicates']:,})")
