@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from shoprec.data.quarantine import Reject, Reason
+from shoprec.data.quarantine import Reason, Reject
 from shoprec.errors import DataError
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
@@ -162,7 +162,7 @@ def _read_delimited(text: IO[str], file: str, options: ReadOptions, delimiter: s
         if len(set(header)) != len(header):
             raise DataError(f"repeated column names in header: {header}", file=file, line=first[0])
     width = len(header)
-    records = _records(_chain(pending, physical), delimiter, width, file, options)
+    records = _records(_Lines(pending, physical), delimiter, width, file, options)
     rows: list[list[str]] = []
     lines: list[int] = []
     rejects: list[Reject] = []
@@ -194,7 +194,7 @@ def _records(
     and the lines after it are read again on their own.
     """
     lookahead: list[tuple[int, str]] = []
-    source = _chain(lookahead, physical)
+    source = _Lines(lookahead, physical)
     for number, line in source:
         if not line.strip():
             continue
@@ -244,16 +244,20 @@ def _numbered_lines(text: IO[str]) -> Iterator[tuple[int, str]]:
         yield number, line.rstrip("\r\n")
 
 
-def _chain(front: list[tuple[int, str]], rest: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
-    """Lines from `front` first (it may grow while iterating: pushed-back lines), then `rest`."""
-    while True:
-        if front:
-            yield front.pop(0)
-            continue
-        nxt = next(rest, None)
-        if nxt is None:
-            return
-        yield nxt
+class _Lines:
+    """Numbered lines with push-back: lines put back in `front` come out first, even after the
+    underlying file is exhausted (a plain generator would stay finished)."""
+
+    def __init__(self, front: list[tuple[int, str]], rest: Iterator[tuple[int, str]]) -> None:
+        self.front, self.rest = front, rest
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> tuple[int, str]:
+        if self.front:
+            return self.front.pop(0)
+        return next(self.rest)
 
 
 def _sniff_delimiter(header_line: str) -> str:
