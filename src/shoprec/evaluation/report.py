@@ -1,0 +1,141 @@
+"""A single self-contained HTML page of an evaluation: setup, metric tables and plots.
+
+Plots are drawn on bare matplotlib Figures (rendered by Agg, without pyplot, so no global
+backend is switched and nothing needs a display) and embedded as base64 PNG: the page needs no
+network and can be mailed or attached to a CI run as one file.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from matplotlib.figure import Figure
+
+from shoprec.evaluation.metrics import METRICS
+from shoprec.evaluation.runner import EvaluationResult
+
+BAR_METRICS = ("ndcg", "recall")
+CURVE_METRICS = ("ndcg", "recall", "precision", "hit_rate")
+TIMINGS = ("train_seconds", "predict_seconds")
+METRIC_LABELS = {
+    "precision": "Precision", "recall": "Recall", "map": "MAP", "ndcg": "NDCG", "mrr": "MRR",
+    "hit_rate": "Hit rate", "coverage": "Coverage", "novelty": "Novelty", "diversity": "Diversity",
+    "train_seconds": "Train (s)", "predict_seconds": "Predict (s)",
+}
+
+
+def write_report(result: EvaluationResult, path: Path) -> None:
+    """Write the HTML report of `result` to `path`."""
+    template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+        resources.files("shoprec.evaluation").joinpath("report.html").read_text(encoding="utf-8")
+    )
+    html = template.render(
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        dataset=result.dataset,
+        split=_split_rows(result.split),
+        models=result.models,
+        tables=[_metric_table(result, k) for k in result.ks],
+        timings=_table(result, list(TIMINGS), higher_is_better=False),
+        bar_chart=_png(_bar_chart(result)),
+        curve_chart=_png(_curve_chart(result)) if result.curves else None,
+        labels=METRIC_LABELS,
+    )
+    Path(path).write_text(html, encoding="utf-8")
+
+
+def _split_rows(split: dict[str, Any]) -> list[tuple[str, str]]:
+    """The split's settings and counts as label/value pairs."""
+    rows = []
+    for key, value in split.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items()) or "defaults"
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        rows.append((key.replace("_", " "), str(value)))
+    return rows
+
+
+def _metric_table(result: EvaluationResult, k: int) -> dict[str, Any]:
+    present = {key.split("@")[0] for scores in result.results.values() for key in scores if key.endswith(f"@{k}")}
+    columns = [f"{name}@{k}" for name in METRICS if name in present]
+    return {"k": k, **_table(result, columns, higher_is_better=True)}
+
+
+def _table(result: EvaluationResult, columns: list[str], higher_is_better: bool) -> dict[str, Any]:
+    """Rows of formatted cells, the best of each column flagged for bold."""
+    best: dict[str, float] = {}
+    for column in columns:
+        values = [v for v in (s.get(column) for s in result.results.values()) if _finite(v)]
+        if values:
+            best[column] = max(values) if higher_is_better else min(values)
+    rows = []
+    for model, scores in result.results.items():
+        cells = [
+            {"text": _format(scores.get(column)), "best": _finite(scores.get(column)) and scores[column] == best.get(column)}
+            for column in columns
+        ]
+        rows.append({"model": model, "cells": cells})
+    headers = [METRIC_LABELS.get(c.split("@")[0], c) for c in columns]
+    return {"headers": headers, "rows": rows}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _format(value: Any) -> str:
+    if not _finite(value):
+        return "–"
+    return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
+
+
+def _png(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _bar_chart(result: EvaluationResult) -> Figure:
+    """NDCG@k and recall@k per model, one bar per k."""
+    models = list(result.results)
+    figure = Figure(figsize=(5.5 * len(BAR_METRICS), 3.6), layout="tight")
+    axes = figure.subplots(1, len(BAR_METRICS), squeeze=False)
+    width = 0.8 / len(result.ks)
+    for ax, metric in zip(axes[0], BAR_METRICS, strict=True):
+        for i, k in enumerate(result.ks):
+            values = [_or_zero(result.results[m].get(f"{metric}@{k}")) for m in models]
+            ax.bar([x + (i - (len(result.ks) - 1) / 2) * width for x in range(len(models))], values, width, label=f"@{k}")
+        ax.set_xticks(range(len(models)), models, rotation=20 if len(models) > 4 else 0)
+        ax.set_title(METRIC_LABELS[metric])
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(frameon=False)
+    return figure
+
+
+def _curve_chart(result: EvaluationResult) -> Figure:
+    """Each metric against K, one line per model."""
+    columns = 2
+    rows = math.ceil(len(CURVE_METRICS) / columns)
+    figure = Figure(figsize=(5.5 * columns, 3.4 * rows), layout="tight")
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for ax, metric in zip(axes, CURVE_METRICS, strict=True):
+        for model, scores in result.curves.items():
+            points = sorted((int(key.split("@")[1]), v) for key, v in scores.items() if key.startswith(f"{metric}@"))
+            ax.plot([k for k, _ in points], [_or_zero(v) for _, v in points], marker="o", label=model)
+            ax.set_xticks([k for k, _ in points])
+        ax.set_title(f"{METRIC_LABELS[metric]} against K")
+        ax.set_xlabel("K")
+        ax.grid(alpha=0.3)
+    axes[0].legend(frameon=False)
+    return figure
+
+
+def _or_zero(value: Any) -> float:
+    return float(value) if _finite(value) else 0.0

@@ -1,0 +1,207 @@
+"""Fit models on a split's train side and measure their recommendations on its test side.
+
+Models are scored through `Recommender.recommend` on each test user's train history, the same
+call the service makes with the history it reads at request time: what is measured is what is
+served. Rules (docs/evaluation.md):
+
+- a test user is one with at least one target event in test;
+- their relevant set is the distinct items of those target events, less (by default) the items
+  they already have in train, because those are excluded from their recommendations and so
+  could never be hit; users left with no relevant item are skipped and counted;
+- each model is fitted in place on `split.train` (so the caller keeps the fitted models).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shoprec import progress
+from shoprec.data import schema as S
+from shoprec.data.history import Histories
+from shoprec.evaluation.metrics import evaluate_lists, item_categories, item_self_information
+from shoprec.evaluation.splits import Split
+from shoprec.models.base import Recommender, event_type_codes, seen_items
+from shoprec.models.ranked import RankedList
+
+# Removing from cart or searching says nothing about wanting an item.
+NON_TARGET_EVENT_TYPES = (S.EventType.REMOVE_FROM_CART.value, S.EventType.SEARCH.value)
+DEFAULT_TARGET_EVENT_TYPES = tuple(t for t in S.EVENT_TYPES if t not in NON_TARGET_EVENT_TYPES)
+# K values drawn in the metric-against-K plot (those up to the largest evaluated K).
+CURVE_KS = (1, 5, 10, 20, 50, 100)
+# Scoring works on users x items float32 blocks; this caps one block at about 80 MB.
+MAX_BATCH_CELLS = 20_000_000
+
+
+@dataclass(frozen=True)
+class EvaluationTask:
+    """Who is evaluated, from which history, against which items."""
+
+    users: np.ndarray  # user indices of evaluated users
+    histories: Histories  # their train histories, in `users` order
+    exclude: list[np.ndarray] | None  # items each may not be recommended (seen in train), or None
+    relevant: list[np.ndarray]  # distinct relevant items of each
+    counts: dict[str, int]
+
+
+@dataclass
+class EvaluationResult:
+    """Per-model metrics and timings, with the dataset and split they were measured on."""
+
+    dataset: dict[str, Any]
+    split: dict[str, Any]
+    results: dict[str, dict[str, float]]
+    ks: tuple[int, ...]
+    # model -> metric@K at every K of the metric-against-K plot (a superset of `results`' keys).
+    curves: dict[str, dict[str, float]] = field(default_factory=dict)
+    # model -> its repr (class and hyperparameters), for the report.
+    models: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """`{"dataset": {...}, "split": {...}, "results": {model: {"ndcg@10": ..., "train_seconds": ...}}}`.
+
+        NaN (a metric with no user to average over) becomes null.
+        """
+        return _json_safe({"dataset": self.dataset, "split": self.split, "results": self.results})
+
+    def write_json(self, path: Path) -> None:
+        """Write `to_dict()` as indented JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _check_ks(ks: Sequence[int]) -> tuple[int, ...]:
+    checked = tuple(sorted({int(k) for k in ks}))
+    if not checked or checked[0] < 1:
+        raise ValueError(f"ks must be one or more integers >= 1, got {list(ks)}")
+    return checked
+
+
+def build_task(split: Split, target_event_types: Collection[str], exclude_seen: bool) -> EvaluationTask:
+    """Test users, their train histories, exclusions and relevant sets."""
+    test, n_items = split.test, max(split.test.n_items, 1)
+    is_target = np.isin(test.event_types, event_type_codes(target_event_types))
+    # Distinct (user, item) target pairs as one int64 key each, sorted by user then item.
+    pairs = np.unique(test.event_users[is_target].astype(np.int64) * n_items + test.event_items[is_target])
+    test_users = np.unique(pairs // n_items)
+    histories = split.train.histories(test_users)
+    seen = seen_items(histories)
+    if exclude_seen:
+        seen_users = np.repeat(test_users, [len(s) for s in seen])
+        seen_keys = seen_users * n_items + np.concatenate([np.zeros(0, np.int64), *seen])
+        pairs = pairs[~np.isin(pairs, seen_keys)]
+    pair_users, pair_items = pairs // n_items, pairs % n_items
+    bounds = np.searchsorted(pair_users, np.append(test_users, np.iinfo(np.int64).max))
+    kept = np.nonzero(np.diff(bounds) > 0)[0]  # users with a relevant item left
+    counts = {
+        "n_test_users": len(test_users),
+        "n_evaluated_users": len(kept),
+        "n_skipped_users": len(test_users) - len(kept),
+        "n_cold_users": int(sum(len(s) == 0 for s in seen)),
+    }
+    return EvaluationTask(
+        users=test_users[kept],
+        histories=histories.select(kept),
+        exclude=[seen[i] for i in kept] if exclude_seen else None,
+        relevant=[pair_items[bounds[i]:bounds[i + 1]] for i in kept],
+        counts=counts,
+    )
+
+
+def recommend_all(model: Recommender, task: EvaluationTask, k: int, batch_size: int, label: str) -> list[RankedList]:
+    """`model.recommend` over the task's users in batches, with a progress bar."""
+    n = len(task.users)
+    batch = max(1, min(batch_size, MAX_BATCH_CELLS // max(model.n_items_, 1)))
+    lists: list[RankedList] = []
+    with progress.task(f"{label}: recommending", total=n) as bar:
+        for start in range(0, n, batch):
+            rows = np.arange(start, min(start + batch, n))
+            exclude = None if task.exclude is None else [task.exclude[i] for i in rows]
+            lists.extend(model.recommend(task.histories.select(rows), k, exclude=exclude))
+            bar.advance(len(rows))
+    return lists
+
+
+def evaluate(
+    models: Mapping[str, Recommender],
+    split: Split,
+    ks: Sequence[int] = (10, 20),
+    target_event_types: Collection[str] | None = None,
+    exclude_seen: bool = True,
+    batch_size: int = 1000,
+) -> EvaluationResult:
+    """Fit each model on `split.train` and measure every metric at each K on `split.test`.
+
+    `target_event_types=None` counts every event type except remove_from_cart and search.
+    """
+    ks = _check_ks(ks)
+    targets = DEFAULT_TARGET_EVENT_TYPES if target_event_types is None else tuple(sorted(set(target_event_types)))
+    task = build_task(split, targets, exclude_seen)
+    curve_ks = sorted({k for k in CURVE_KS if k <= ks[-1]} | set(ks))
+    self_information = item_self_information(split.train)
+    has_categories = split.train.items[S.CATEGORY].notna().any()
+    categories = item_categories(split.train) if has_categories else None
+
+    results: dict[str, dict[str, float]] = {}
+    curves: dict[str, dict[str, float]] = {}
+    for name, model in models.items():
+        started = time.perf_counter()
+        model.fit(split.train)
+        train_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        lists = recommend_all(model, task, ks[-1], batch_size, name)
+        predict_seconds = time.perf_counter() - started
+        curves[name] = evaluate_lists(
+            lists, task.relevant, curve_ks, n_items=split.train.n_items,
+            self_information=self_information, categories=categories,
+        )
+        if categories is None:  # no category data: diversity is unmeasurable, reported as null
+            curves[name].update({f"diversity@{k}": float("nan") for k in curve_ks})
+        wanted = {f"@{k}" for k in ks}
+        results[name] = {key: v for key, v in curves[name].items() if key[key.index("@"):] in wanted}
+        results[name].update(train_seconds=train_seconds, predict_seconds=predict_seconds)
+
+    split_info = {
+        **split.info,
+        "target_event_types": list(targets),
+        "exclude_seen": exclude_seen,
+        "ks": list(ks),
+        **task.counts,
+    }
+    return EvaluationResult(
+        dataset=dataset_counts(split),
+        split=split_info,
+        results=results,
+        ks=ks,
+        curves=curves,
+        models={name: repr(model) for name, model in models.items()},
+    )
+
+
+def dataset_counts(split: Split) -> dict[str, Any]:
+    """Users, items and events of the whole dataset and of each side."""
+    return {
+        "users": split.train.n_users,
+        "items": split.train.n_items,
+        "events": split.train.n_events + split.test.n_events,
+        "train": split.train.summary(),
+        "test": split.test.summary(),
+    }
