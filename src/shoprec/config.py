@@ -48,12 +48,12 @@ class WeightConfig:
         """The weight of one event type (0 for a type with no weight set)."""
         return self.event_weights.get(event_type, 0.0)
 
-    def weight_vector(self) -> "list[float]":
+    def weight_vector(self) -> list[float]:
         """Weights indexed by event type code (see schema.EVENT_TYPE_CODE)."""
         return [self.weight_of(name) for name in EVENT_TYPES]
 
     @classmethod
-    def from_toml(cls, path: Path) -> "WeightConfig":
+    def from_toml(cls, path: Path) -> WeightConfig:
         """Read `[weights]` (event type = weight) and `half_life_days` from a TOML file."""
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -68,7 +68,7 @@ class WeightConfig:
         return cls(event_weights=weights, half_life_days=None if half_life is None else float(half_life))
 
     @classmethod
-    def for_workspace(cls, workspace: Path) -> "WeightConfig":
+    def for_workspace(cls, workspace: Path) -> WeightConfig:
         """The workspace's configuration, or the defaults when it has no shoprec.toml."""
         path = workspace / "shoprec.toml"
         return cls.from_toml(path) if path.exists() else cls()

@@ -53,7 +53,7 @@ class Dataset:
         items: pd.DataFrame | None = None,
         users: pd.DataFrame | None = None,
         weights: WeightConfig | None = None,
-    ) -> "Dataset":
+    ) -> Dataset:
         """Build from canonical frames (columns named as in schema; only user_id, item_id,
         event_type and timestamp are required in `events`)."""
         items = _with_columns(items, S.ITEM_COLUMNS)
@@ -91,7 +91,7 @@ class Dataset:
             weights=weights or WeightConfig(),
         )
 
-    def subset(self, mask: np.ndarray) -> "Dataset":
+    def subset(self, mask: np.ndarray) -> Dataset:
         """The same users, items and id maps, with only the events where `mask` is true."""
         return replace(
             self,

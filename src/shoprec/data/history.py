@@ -43,7 +43,7 @@ class Histories:
         return len(self.indptr) - 1
 
     @classmethod
-    def empty(cls, n_users: int = 1) -> "Histories":
+    def empty(cls, n_users: int = 1) -> Histories:
         """`n_users` users with no events."""
         return cls(
             indptr=np.zeros(n_users + 1, dtype=np.int64),
@@ -54,7 +54,7 @@ class Histories:
         )
 
     @classmethod
-    def from_lists(cls, per_user: Sequence[Sequence[tuple[int, int, int]]]) -> "Histories":
+    def from_lists(cls, per_user: Sequence[Sequence[tuple[int, int, int]]]) -> Histories:
         """Build from lists of (item, event_type_code, timestamp_ms) per user (for tests, API)."""
         lengths = [len(events) for events in per_user]
         indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
@@ -67,11 +67,11 @@ class Histories:
             values=np.full(len(flat), np.nan, dtype=np.float32),
         )
 
-    def user(self, u: int) -> "Histories":
+    def user(self, u: int) -> Histories:
         """The one-user batch holding user `u`'s events."""
         return self.select([u])
 
-    def select(self, users: Sequence[int] | np.ndarray) -> "Histories":
+    def select(self, users: Sequence[int] | np.ndarray) -> Histories:
         """A batch of the given users, in the given order."""
         users = np.asarray(users, dtype=np.int64)
         starts, ends = self.indptr[users], self.indptr[users + 1]

@@ -20,7 +20,7 @@ class IdMap:
             raise ValueError("IdMap ids must be unique")
 
     @classmethod
-    def from_values(cls, values: Iterable[str]) -> "IdMap":
+    def from_values(cls, values: Iterable[str]) -> IdMap:
         """Distinct values in sorted order (deterministic whatever order they came in)."""
         return cls(np.sort(pd.unique(np.asarray(list(values) if not isinstance(values, (np.ndarray, pd.Series)) else values, dtype=object))))
 
@@ -49,7 +49,7 @@ class IdMap:
         """External ids of the given indices."""
         return self._ids.to_numpy()[np.asarray(indices, dtype=np.int64)]
 
-    def extend(self, external_ids: Iterable[str]) -> "IdMap":
+    def extend(self, external_ids: Iterable[str]) -> IdMap:
         """A new map with unseen ids appended at the end (existing indices unchanged)."""
         new = pd.Index(pd.unique(np.asarray(list(external_ids), dtype=object)))
         new = new[~new.isin(self._ids)]

@@ -49,6 +49,20 @@ class Source:
         if self.kind not in KINDS:
             raise DataError(f"unknown table kind '{self.kind}', expected one of {', '.join(KINDS)}")
 
+    @classmethod
+    def from_frames(cls, kind: str, label: str, frames: Callable[[], Iterable[pd.DataFrame]],
+                    mapping: ColumnMapping | None = None) -> Source:
+        """A source of frames made in memory (the synthetic shop, an adapter's joined table)."""
+
+        def chunks() -> Iterator[RawChunk]:
+            start = 1
+            for frame in frames():
+                frame = frame.reset_index(drop=True)
+                yield RawChunk(label, frame, np.arange(start, start + len(frame), dtype=np.int64))
+                start += len(frame)
+
+        return cls(kind, label, chunks, mapping or ColumnMapping())
+
 
 @dataclass
 class IngestSummary:
@@ -126,7 +140,8 @@ class _Staged:
         self.store, self.manifest = store, manifest
         self.segments: list[tuple[Path, int, str]] = []
         self.tables: dict[str, pd.DataFrame] = {}
-        self.event_items: list[np.ndarray] = []
+        # events per item id of this ingest, to count those outside the catalogue at the end
+        self.item_counts: pd.Series | None = None
         self._stored_hashes: np.ndarray | None = None
         self._new_hashes: list[np.ndarray] = []
 
@@ -175,14 +190,17 @@ class _Staged:
         self.segments.clear()
         self.tables.clear()
 
+    def count_items(self, item_ids: pd.Series) -> None:
+        counts = item_ids.value_counts()
+        self.item_counts = counts if self.item_counts is None else self.item_counts.add(counts, fill_value=0)
+
     def unknown_item_counts(self) -> tuple[int, int]:
         """Distinct items of this ingest's events missing from the catalogue, and their events."""
-        if not self.event_items:
+        if self.item_counts is None:
             return 0, 0
-        items = np.concatenate(self.event_items)
-        catalog = self.table("items")[S.ITEM_ID].to_numpy(dtype=object)
-        missing = pd.Index(catalog).get_indexer(items) < 0
-        return int(len(pd.unique(items[missing]))), int(missing.sum())
+        catalog = pd.Index(self.table("items")[S.ITEM_ID].to_numpy(dtype=object))
+        missing = self.item_counts[~self.item_counts.index.isin(catalog)]
+        return len(missing), int(missing.sum())
 
 
 def _ingest_events(staged: _Staged, source: Source, quarantine: QuarantineWriter, summary: IngestSummary) -> None:
@@ -215,7 +233,7 @@ def _ingest_events(staged: _Staged, source: Source, quarantine: QuarantineWriter
                         writer = pq.ParquetWriter(tmp, S.STORED_EVENT_SCHEMA, compression="zstd")
                     writer.write_table(table)
                     rows += len(kept)
-                    staged.event_items.append(kept[S.ITEM_ID].to_numpy(dtype=object))
+                    staged.count_items(kept[S.ITEM_ID])
                 summary.accepted += len(kept)
                 summary.count("events", "accepted", len(kept))
                 bar.advance(len(chunk.frame) + len(chunk.rejects))

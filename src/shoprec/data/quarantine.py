@@ -79,7 +79,7 @@ class QuarantineWriter:
             self._handle.close()
             self._handle = None
 
-    def __enter__(self) -> "QuarantineWriter":
+    def __enter__(self) -> QuarantineWriter:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

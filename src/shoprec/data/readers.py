@@ -11,9 +11,11 @@ import csv
 import gzip
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO
 
@@ -27,6 +29,10 @@ from shoprec.errors import DataError
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
 # A quoted field may span lines; beyond this many lines an open quote is taken as broken.
 MAX_LINES_PER_RECORD = 50
+# Lines parsed together on the fast path.
+BLOCK_LINES = 10_000
+# surrogateescape maps undecodable bytes to lone surrogates U+DC80..U+DCFF.
+_BAD_BYTES = re.compile("[\udc80-\udcff]")
 
 
 @dataclass(frozen=True)
@@ -189,46 +195,85 @@ def _records(
 ) -> Iterator[tuple[int, list[str] | None, Reject | None]]:
     """Split physical lines into records, never letting one bad quote swallow the lines after it.
 
-    A line with an open quote is joined with the following lines until the quote closes; if the
-    joined record is not a well-formed row of the right width, only the first line is rejected
-    and the lines after it are read again on their own.
+    Lines are taken in blocks: a block whose every line has balanced quotes and clean bytes is
+    parsed in one pass of the C csv reader (the common case, fast). Any other block is read line
+    by line: a line with an open quote is joined with the following lines until the quote
+    closes; if the joined record is not a well-formed row of the right width, only the first
+    line is rejected and the lines after it are read again on their own.
     """
     lookahead: list[tuple[int, str]] = []
     source = _Lines(lookahead, physical)
-    for number, line in source:
+    while True:
+        block = list(islice(source, BLOCK_LINES))
+        if not block:
+            return
+        rows = _parse_clean_block([line for _, line in block], delimiter)
+        if rows is None:
+            lookahead[:0] = block
+            yield from _records_one_by_one(source, len(block), lookahead, delimiter, width, file, options)
+            continue
+        for (number, line), fields in zip(block, rows, strict=True):
+            if not fields and not line.strip():
+                continue
+            if len(fields) != width:
+                yield number, None, _wrong_width(file, number, width, len(fields), line)
+            else:
+                yield number, fields, None
+
+
+def _parse_clean_block(lines: list[str], delimiter: str) -> list[list[str]] | None:
+    """All lines parsed at once, or None when any line needs the careful path."""
+    text = "".join(lines)
+    if not text.isascii() and _BAD_BYTES.search(text):
+        return None
+    if '"' in text and any(line.count('"') % 2 for line in lines):
+        return None
+    try:
+        rows = list(csv.reader(lines, delimiter=delimiter, strict=True))
+    except csv.Error:
+        return None
+    return rows if len(rows) == len(lines) else None
+
+
+def _records_one_by_one(
+    source: _Lines, n_lines: int, lookahead: list[tuple[int, str]], delimiter: str, width: int, file: str,
+    options: ReadOptions,
+) -> Iterator[tuple[int, list[str] | None, Reject | None]]:
+    for _ in range(n_lines):
+        item = next(source, None)
+        if item is None:
+            return
+        number, line = item
         if not line.strip():
             continue
         if _has_bad_bytes(line):
             yield number, None, Reject(file, number, None, Reason.INVALID_ENCODING, _encoding_hint(options), _printable(line))
             continue
-        if '"' not in line:
-            fields = line.split(delimiter)
-        elif line.count('"') % 2 == 0:
-            parsed = _parse_quoted(line, delimiter)
-            if parsed is None:
+        if line.count('"') % 2 == 0:
+            fields = _parse_quoted(line, delimiter)
+            if fields is None:
                 yield number, None, Reject(file, number, None, Reason.BROKEN_QUOTING, "malformed quoted field", line)
-                continue
-            fields = parsed
-        else:
-            joined, used = line, []
-            for extra in source:
-                used.append(extra)
-                joined += "\n" + extra[1]
-                if joined.count('"') % 2 == 0 or len(used) >= MAX_LINES_PER_RECORD:
-                    break
-            parsed = _parse_quoted(joined, delimiter) if joined.count('"') % 2 == 0 else None
-            if parsed is not None and len(parsed) == width:
-                yield number, parsed, None
-                continue
-            lookahead[:0] = used
-            yield number, None, Reject(file, number, None, Reason.BROKEN_QUOTING, "unbalanced quote", line)
+            elif len(fields) != width:
+                yield number, None, _wrong_width(file, number, width, len(fields), line)
+            else:
+                yield number, fields, None
             continue
-        if len(fields) != width:
-            yield number, None, Reject(
-                file, number, None, Reason.WRONG_COLUMN_COUNT, f"expected {width} fields, got {len(fields)}", line
-            )
+        joined, used = line, []
+        for extra in source:
+            used.append(extra)
+            joined += "\n" + extra[1]
+            if joined.count('"') % 2 == 0 or len(used) >= MAX_LINES_PER_RECORD:
+                break
+        parsed = _parse_quoted(joined, delimiter) if joined.count('"') % 2 == 0 else None
+        if parsed is not None and len(parsed) == width:
+            yield number, parsed, None
             continue
-        yield number, fields, None
+        lookahead[:0] = used
+        yield number, None, Reject(file, number, None, Reason.BROKEN_QUOTING, "unbalanced quote", line)
+
+
+def _wrong_width(file: str, number: int, width: int, got: int, line: str) -> Reject:
+    return Reject(file, number, None, Reason.WRONG_COLUMN_COUNT, f"expected {width} fields, got {got}", line)
 
 
 def _parse_quoted(text: str, delimiter: str) -> list[str] | None:
@@ -251,7 +296,7 @@ class _Lines:
     def __init__(self, front: list[tuple[int, str]], rest: Iterator[tuple[int, str]]) -> None:
         self.front, self.rest = front, rest
 
-    def __iter__(self) -> "_Lines":
+    def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> tuple[int, str]:
@@ -267,8 +312,7 @@ def _sniff_delimiter(header_line: str) -> str:
 
 
 def _has_bad_bytes(text: str) -> bool:
-    # surrogateescape maps undecodable bytes to lone surrogates U+DC80..U+DCFF.
-    return any("\udc80" <= ch <= "\udcff" for ch in text) if not text.isascii() else False
+    return not text.isascii() and _BAD_BYTES.search(text) is not None
 
 
 def _encoding_hint(options: ReadOptions) -> str:

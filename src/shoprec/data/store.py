@@ -51,7 +51,7 @@ class Manifest:
         return {"format": FORMAT_VERSION, **self.__dict__}
 
     @classmethod
-    def from_json(cls, raw: dict[str, object]) -> "Manifest":
+    def from_json(cls, raw: dict[str, object]) -> Manifest:
         raw = dict(raw)
         raw.pop("format", None)
         return cls(**raw)  # type: ignore[arg-type]

@@ -86,12 +86,12 @@ def validate_events(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
 
     if S.EVENT_TYPE in cols:
         raw_type = text(cols[S.EVENT_TYPE])
-        lowered = raw_type.str.lower()
-        mapped = lowered.map(lambda v: mapping.event_type_map.get(v, v) if isinstance(v, str) else v)
+        mapped = raw_type.str.lower()
         if mapping.event_type_map:
-            # map keys are matched as written and lower-cased
-            exact = raw_type.map(lambda v: mapping.event_type_map.get(v) if isinstance(v, str) else None)
-            mapped = exact.where(exact.notna(), mapped)
+            # map keys are matched as written, then lower-cased
+            exact = raw_type.map(mapping.event_type_map)
+            lowered = mapped.map({k.lower(): v for k, v in mapping.event_type_map.items()})
+            mapped = exact.where(exact.notna(), lowered.where(lowered.notna(), mapped))
         if mapping.event_type is not None:
             mapped = mapped.fillna(mapping.event_type)
         checks.add(mapped.isna(), S.EVENT_TYPE, Reason.MISSING_EVENT_TYPE, "empty")
@@ -103,7 +103,7 @@ def validate_events(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
 
     raw_ts = cols.get(S.TIMESTAMP, pd.Series([None] * n, index=chunk.frame.index, dtype=object))
     ts = parse_timestamps(raw_ts, mapping.time_format)
-    empty_ts = raw_ts.isna() | (raw_ts.astype("string").str.strip() == "").fillna(True).astype(bool) if n else raw_ts.isna()
+    empty_ts = _empty(raw_ts)
     checks.add(empty_ts, S.TIMESTAMP, Reason.MISSING_TIMESTAMP, "empty")
     checks.add(ts.isna() & ~empty_ts, S.TIMESTAMP, Reason.INVALID_TIMESTAMP, lambda i: f"cannot read '{raw_ts.iloc[i]}' as a time (ISO 8601, 'YYYY-MM-DD HH:MM:SS[ UTC]', epoch s/ms, or --time-format)")
     out[S.TIMESTAMP] = ts
@@ -146,7 +146,7 @@ def validate_users(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
     return checks.finish(out[list(S.USER_COLUMNS)])
 
 
-def _item_columns(out: pd.DataFrame, cols: dict[str, pd.Series], checks: "_Checks") -> None:
+def _item_columns(out: pd.DataFrame, cols: dict[str, pd.Series], checks: _Checks) -> None:
     out[S.TITLE] = text(cols[S.TITLE]) if S.TITLE in cols else None
     out[S.DESCRIPTION] = text(cols[S.DESCRIPTION]) if S.DESCRIPTION in cols else None
     out[S.CATEGORY] = category_path(cols[S.CATEGORY]) if S.CATEGORY in cols else None
@@ -158,7 +158,7 @@ def _item_columns(out: pd.DataFrame, cols: dict[str, pd.Series], checks: "_Check
     out[S.IN_STOCK] = checks.boolean(cols.get(S.IN_STOCK), S.IN_STOCK, Reason.INVALID_IN_STOCK)
 
 
-def _attributes(chunk: RawChunk, cols: dict[str, pd.Series], mapping: ColumnMapping, canonical: tuple[str, ...], checks: "_Checks") -> pd.Series:
+def _attributes(chunk: RawChunk, cols: dict[str, pd.Series], mapping: ColumnMapping, canonical: tuple[str, ...], checks: _Checks) -> pd.Series:
     used = {mapping.columns.get(c, c) for c in canonical}
     extra = [c for c in chunk.frame.columns if c not in used]
     base = cols.get(S.ATTRIBUTES)
@@ -186,6 +186,13 @@ def _attributes(chunk: RawChunk, cols: dict[str, pd.Series], mapping: ColumnMapp
         parsed.append(json.dumps(attrs, ensure_ascii=False, default=str) if attrs else None)
     checks.add(pd.Series(bad, index=chunk.frame.index), S.ATTRIBUTES, Reason.INVALID_ATTRIBUTES, "expected a JSON object")
     return pd.Series(parsed, index=chunk.frame.index, dtype=object)
+
+
+def _empty(values: pd.Series) -> pd.Series:
+    """True where a value is missing or blank (typed columns are only checked for missing)."""
+    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        return values.isna()
+    return values.isna() | (values.astype("string").str.strip() == "").fillna(True).astype(bool)
 
 
 def ids(values: pd.Series) -> pd.Series:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from shoprec.data.ingest import Source
@@ -42,12 +41,7 @@ def file_source(kind: str, path: Path, options: ReadOptions, mapping: ColumnMapp
 
 def frame_source(kind: str, label: str, build: Callable[[], pd.DataFrame], mapping: ColumnMapping | None = None) -> Source:
     """A Source for a table an adapter assembles itself (joined or aggregated from several files)."""
-
-    def chunks() -> Iterator[RawChunk]:
-        frame = build()
-        yield RawChunk(label, frame, np.arange(1, len(frame) + 1, dtype=np.int64))
-
-    return Source(kind, label, chunks, mapping or ColumnMapping())
+    return Source.from_frames(kind, label, lambda: [build()], mapping)
 
 
 def with_columns(chunk: RawChunk, **columns: pd.Series) -> RawChunk:
