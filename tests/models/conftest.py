@@ -33,5 +33,9 @@ def planted() -> Dataset:
     rows.append(("u00", item_id(10), "view", t + 1))
     rows.append(("u19", item_id(11), "add_to_cart", t + 2))
     events = pd.DataFrame(rows, columns=["user_id", "item_id", "event_type", "timestamp"])
-    items = pd.DataFrame({"item_id": [item_id(i) for i in range(N_ITEMS)]})
+    # Items carry text, so content models can find the groups too: A's are kitchen, B's garden.
+    titles = [f"kitchen pan steel {i}" for i in range(5)] + [f"garden hose green {i}" for i in range(5, 10)] + ["lamp", "rug"]
+    categories = ["Home > Kitchen"] * 5 + ["Home > Garden"] * 5 + ["Home > Decor"] * 2
+    items = pd.DataFrame({"item_id": [item_id(i) for i in range(N_ITEMS)], "title": titles, "category": categories,
+                          "brand": ["chefco"] * 5 + ["greenly"] * 5 + [None, None], "price": [20.0 + i for i in range(N_ITEMS)]})
     return Dataset.from_frames(events, items)

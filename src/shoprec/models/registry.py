@@ -1,41 +1,65 @@
-"""Model names -> classes, for the CLI, configs and the shared test suite."""
+"""Model names -> classes, for the CLI, configs and the shared test suite.
+
+Classes are named by import path and imported on first use, so that asking for popularity never
+imports PyTorch, and a missing optional dependency is reported for the model that needs it.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
 from shoprec.errors import ConfigError, ShoprecError
 from shoprec.models.base import Recommender, read_model_meta
-from shoprec.models.popularity import PopularityRecommender
-from shoprec.models.random_baseline import RandomRecommender
 
-# Every model shoprec ships; the contract tests run over all of them.
-MODELS: dict[str, type[Recommender]] = {
-    "popularity": PopularityRecommender,
-    "random": RandomRecommender,
+# Every model shoprec ships; the contract tests run over all of them. Variants of one algorithm
+# are separate entries with other default hyperparameters (see VARIANT_PARAMS).
+MODELS: dict[str, str] = {
+    "popularity": "shoprec.models.popularity:PopularityRecommender",
+    "random": "shoprec.models.random_baseline:RandomRecommender",
 }
+# Registry names that are a class with some hyperparameters preset (e.g. itemknn_bm25).
+VARIANT_PARAMS: dict[str, dict[str, Any]] = {}
+# Optional dependency behind each module, named in the error when it is missing.
+EXTRAS: dict[str, str] = {"torch": "pip install 'shoprec[deep]' (torch==2.13.0)"}
+
+
+def model_class(name: str) -> type[Recommender]:
+    """The class registered as `name` (imported now)."""
+    path = MODELS.get(name)
+    if path is None:
+        raise ConfigError(f"unknown model {name!r}, expected one of {', '.join(sorted(MODELS))}")
+    module_name, _, class_name = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        hint = EXTRAS.get((exc.name or "").split(".")[0])
+        if hint is None:
+            raise
+        raise ConfigError(f"model {name!r} needs the package '{exc.name}': {hint}") from exc
+    cls: type[Recommender] = getattr(module, class_name)
+    return cls
 
 
 def create(name: str, **params: Any) -> Recommender:
     """A new, unfitted model by registry name, with the given hyperparameters."""
-    cls = MODELS.get(name)
-    if cls is None:
-        raise ConfigError(f"unknown model {name!r}, expected one of {', '.join(sorted(MODELS))}")
+    cls = model_class(name)
     known = cls._param_names()
     unknown = sorted(set(params) - set(known))
     if unknown:
         raise ConfigError(
             f"model {name!r} has no hyperparameter {unknown[0]!r}, expected one of {', '.join(known) or '(none)'}"
         )
-    return cls(**params)
+    return cls(**{**VARIANT_PARAMS.get(name, {}), **params})
 
 
 def name_of(model: Recommender | type[Recommender]) -> str:
-    """The registry name of a model or model class."""
+    """The registry name of a model or model class (the plain entry, not a variant)."""
     cls = model if isinstance(model, type) else type(model)
+    path = f"{cls.__module__}:{cls.__name__}"
     for name, registered in MODELS.items():
-        if registered is cls:
+        if registered == path and name not in VARIANT_PARAMS:
             return name
     raise ConfigError(f"{cls.__name__} is not in the model registry")
 
@@ -43,7 +67,7 @@ def name_of(model: Recommender | type[Recommender]) -> str:
 def load_model(directory: Path) -> Recommender:
     """Load whichever registered model `directory` holds."""
     class_name = read_model_meta(directory)["class"]
-    for cls in MODELS.values():
-        if cls.__name__ == class_name:
-            return cls.load(directory)
+    for name, path in MODELS.items():
+        if path.endswith(f":{class_name}"):
+            return model_class(name).load(directory)
     raise ShoprecError(f"{directory} holds a {class_name}, which is not in the model registry")
