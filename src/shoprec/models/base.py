@@ -49,6 +49,9 @@ class Recommender(ABC):
     # Whether scores depend on the history. The shared test suite checks that personalised
     # models recover a planted pattern; non-personalised ones give every history the same answer.
     personalised: ClassVar[bool] = True
+    # The key hyperparameters `shoprec tune` searches, with the values it tries (on a validation
+    # split carved from train, never on test). Empty: nothing to tune.
+    tuning_space: ClassVar[dict[str, list[Any]]] = {}
 
     n_items_: int
     weights_: WeightConfig
