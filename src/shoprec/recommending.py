@@ -47,15 +47,38 @@ def history_of(store: Store, bundle: Bundle, user_id: str) -> Histories:
     )
 
 
+def history_from_items(bundle: Bundle, item_ids: list[str], now_ms: int) -> Histories:
+    """A one-user batch of views of the given items (oldest first), for a shopper the store does not know."""
+    items = bundle.item_ids.index_of(item_ids)
+    unknown = [i for i, idx in zip(item_ids, items) if idx < 0]
+    if unknown:
+        raise ConfigError(f"--history: item {unknown[0]!r} is not in bundle {bundle.version}")
+    n = len(items)
+    return Histories(
+        indptr=np.array([0, n], dtype=np.int64),
+        items=items.astype(np.int32),
+        event_types=np.full(n, S.EVENT_TYPE_CODE[S.EventType.VIEW.value], dtype=np.int8),
+        timestamps=now_ms - np.arange(n, 0, -1, dtype=np.int64) * 1000,  # one second apart, in the given order
+        values=np.full(n, np.nan, dtype=np.float32),
+    )
+
+
 def recommend_for_user(store: Store, bundle: Bundle, user_id: str, k: int = 10, model: str | None = None,
-                       exclude_seen: bool = True) -> list[Recommendation]:
-    """The top `k` items for `user_id` from `model` (the bundle's default when None)."""
+                       exclude_seen: bool = True, extra_items: list[str] | None = None) -> list[Recommendation]:
+    """The top `k` items for `user_id` from `model` (the bundle's default when None).
+
+    `extra_items` are views to add after the stored history (a shopper unknown to the store can
+    be answered from a few item ids).
+    """
     name = model or bundle.default_model
     if name not in bundle.models:
         raise ConfigError(f"model '{name}' is not in bundle {bundle.version}; it has {', '.join(bundle.models)}")
     if not 1 <= k <= 1000:
         raise ConfigError(f"k must be between 1 and 1000, got {k}")
     histories = history_of(store, bundle, user_id)
+    if extra_items:
+        latest = int(histories.timestamps.max()) if len(histories.timestamps) else int(pd.Timestamp.now(tz="UTC").value // 1_000_000)
+        histories = _append(histories, history_from_items(bundle, extra_items, latest + 1000 * (len(extra_items) + 1)))
     exclude = seen_items(histories) if exclude_seen else None
     ranked = bundle.models[name].recommend(histories, k, exclude=exclude)[0]
     catalogue = store.items().set_index(S.ITEM_ID)
@@ -65,6 +88,17 @@ def recommend_for_user(store: Store, bundle: Bundle, user_id: str, k: int = 10, 
         Recommendation(str(item_id), float(score), _text(rows[S.TITLE].iloc[i]), _text(rows[S.CATEGORY].iloc[i]))
         for i, (item_id, score) in enumerate(zip(ids, ranked.scores))
     ]
+
+
+def _append(first: Histories, second: Histories) -> Histories:
+    """One user's events from two one-user batches, in order."""
+    return Histories(
+        indptr=np.array([0, len(first.items) + len(second.items)], dtype=np.int64),
+        items=np.concatenate([first.items, second.items]),
+        event_types=np.concatenate([first.event_types, second.event_types]),
+        timestamps=np.concatenate([first.timestamps, second.timestamps]),
+        values=np.concatenate([first.values, second.values]),
+    )
 
 
 def _text(value: object) -> str | None:

@@ -81,3 +81,17 @@ def test_every_command_has_help() -> None:
     for name in ("generate", "ingest", "train", "evaluate", "recommend", "demo"):
         result = runner.invoke(cli, [name, "--help"])
         assert result.exit_code == 0 and "--workspace" in result.output, name
+
+
+def test_recommend_for_an_unknown_shopper_from_given_item_ids(tmp_path: Path) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text(EVENTS)
+    ws = str(tmp_path / "ws")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", str(events), "--workspace", ws]).exit_code == 0
+    assert runner.invoke(cli, ["train", "--workspace", ws, "--models", "popularity"]).exit_code == 0
+    answer = runner.invoke(cli, ["recommend", "--workspace", ws, "--user", "stranger", "--history", "i2", "--json"])
+    assert answer.exit_code == 0, answer.output
+    assert [r["item_id"] for r in json.loads(answer.output)["items"]] == ["i1"]  # i2 is in the given history
+    unknown = _shoprec("recommend", "--workspace", ws, "--user", "s", "--history", "nope")
+    assert unknown.returncode == 2 and "'nope' is not in bundle" in unknown.stderr

@@ -10,6 +10,7 @@ import click
 
 from shoprec.bundle import load_current
 from shoprec.cli import workspace_option
+from shoprec.cli.options import parse_list
 from shoprec.data.store import Store
 from shoprec.recommending import recommend_for_user
 
@@ -19,14 +20,17 @@ from shoprec.recommending import recommend_for_user
 @click.option("--user", "user_id", required=True, help="The shopper's external id (unknown ids get the fallback).")
 @click.option("--k", default=10, show_default=True, type=int, help="How many items (1..1000).")
 @click.option("--model", help="A model of the bundle (default: the bundle's default model).")
+@click.option("--history", "history_text", metavar="ID,ID", help="Item ids the shopper viewed, oldest first (answers a shopper unknown to the store).")
 @click.option("--include-seen", is_flag=True, help="Allow items the user already interacted with.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def command(workspace: Path, user_id: str, k: int, model: str | None, include_seen: bool, as_json: bool) -> None:
+def command(workspace: Path, user_id: str, k: int, model: str | None, history_text: str | None, include_seen: bool,
+            as_json: bool) -> None:
     """Recommend items for one shopper from their history as stored now."""
     bundle = load_current(workspace)
     store = Store(workspace)
     try:
-        recs = recommend_for_user(store, bundle, user_id, k, model, exclude_seen=not include_seen)
+        recs = recommend_for_user(store, bundle, user_id, k, model, exclude_seen=not include_seen,
+                                  extra_items=parse_list(history_text))
     finally:
         store.close()
     if as_json:
