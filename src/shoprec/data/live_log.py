@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,7 +53,7 @@ class LiveLog:
     def read(self, after_seq: int = 0, user_id: str | None = None) -> tuple[pd.DataFrame, np.ndarray]:
         """Events with seq > after_seq (optionally one user's) as a canonical frame, and their seqs."""
         query = f"SELECT seq, {', '.join(_COLUMNS)} FROM events WHERE seq > ?"
-        params: list[object] = [after_seq]
+        params: list[int | str] = [after_seq]
         if user_id is not None:
             query += " AND user_id = ?"
             params.append(user_id)
@@ -87,5 +88,5 @@ def _opt(events: pd.DataFrame, column: str, i: int) -> str | None:
 def _opt_float(events: pd.DataFrame, column: str, i: int) -> float | None:
     if column not in events:
         return None
-    value = events[column].iat[i]
+    value: Any = events[column].iat[i]
     return None if value is None or pd.isna(value) else float(value)

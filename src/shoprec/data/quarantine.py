@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
+from typing import Any, TextIO
 
 
 class Reason(str, Enum):
@@ -53,8 +54,8 @@ class QuarantineWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.counts: Counter[str] = Counter()
-        self._handle = None
-        self._writer: csv.writer | None = None  # type: ignore[valid-type]
+        self._handle: TextIO | None = None
+        self._writer: Any = None  # a csv writer, made on the first reject
 
     def write(self, rejects: list[Reject]) -> None:
         """Record rejects (a no-op for an empty list)."""
@@ -62,8 +63,9 @@ class QuarantineWriter:
             return
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("w", encoding="utf-8", newline="")
-            self._writer = csv.writer(self._handle)
+            handle = self.path.open("w", encoding="utf-8", newline="")
+            self._handle = handle
+            self._writer = csv.writer(handle)
             self._writer.writerow(self.COLUMNS)
         for r in rejects:
             self._writer.writerow((r.file, r.line, r.field or "", r.reason.value, r.detail, r.raw))

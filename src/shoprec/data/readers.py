@@ -68,7 +68,7 @@ def read_records(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[R
     if magic[:2] == b"\x1f\x8b":
         inner = path.name[:-3] if path.name.endswith(".gz") else path.name
         with gzip.open(path, "rb") as stream:
-            yield from _read_stream(stream, str(path), inner, options)
+            yield from _read_stream(stream, str(path), inner, options)  # type: ignore[arg-type]
     elif magic == b"PK\x03\x04":
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")]

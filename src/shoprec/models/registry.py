@@ -18,6 +18,7 @@ from shoprec.models.base import Recommender, read_model_meta
 MODELS: dict[str, str] = {
     "popularity": "shoprec.models.popularity:PopularityRecommender",
     "random": "shoprec.models.random_baseline:RandomRecommender",
+    "content": "shoprec.models.content:ContentRecommender",
 }
 # Registry names that are a class with some hyperparameters preset (e.g. itemknn_bm25).
 VARIANT_PARAMS: dict[str, dict[str, Any]] = {}
