@@ -19,9 +19,16 @@ MODELS: dict[str, str] = {
     "popularity": "shoprec.models.popularity:PopularityRecommender",
     "random": "shoprec.models.random_baseline:RandomRecommender",
     "content": "shoprec.models.content:ContentRecommender",
+    "itemknn": "shoprec.models.itemknn:ItemKNNRecommender",
+    "itemknn_bm25": "shoprec.models.itemknn:ItemKNNRecommender",
+    "ials": "shoprec.models.ials:IALSRecommender",
+    "bpr": "shoprec.models.bpr:BPRRecommender",
+    "puresvd": "shoprec.models.puresvd:PureSVDRecommender",
+    "ease": "shoprec.models.ease:EASERecommender",
+    "sasrec": "shoprec.models.sasrec:SASRecRecommender",
 }
 # Registry names that are a class with some hyperparameters preset (e.g. itemknn_bm25).
-VARIANT_PARAMS: dict[str, dict[str, Any]] = {}
+VARIANT_PARAMS: dict[str, dict[str, Any]] = {"itemknn_bm25": {"similarity": "bm25"}}
 # Optional dependency behind each module, named in the error when it is missing.
 EXTRAS: dict[str, str] = {"torch": "pip install 'shoprec[deep]' (torch==2.13.0)"}
 
