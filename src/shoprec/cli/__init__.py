@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,6 +26,46 @@ def workspace_option(func):  # type: ignore[no-untyped-def]
     )(func)
 
 
+SPLITS = ("temporal", "leave-last", "stratified", "last-session")
+
+
+def split_flags(func):  # type: ignore[no-untyped-def]
+    """The split protocol's flags (`--split`, `--test-fraction`, ... `--seed`), shared by evaluate,
+    tune and train --tune; `split_options` turns them into the protocol's options."""
+    flags = [
+        click.option("--split", type=click.Choice(SPLITS), default="temporal", show_default=True, help="The split protocol."),
+        click.option("--test-fraction", type=float, help="temporal: the last fraction of events in time order (default 0.2)."),
+        click.option("--cutoff", help="temporal: events at or after this time (ISO 8601) are test."),
+        click.option("--last-n", type=int, default=1, show_default=True, help="leave-last: each user's last N events are test."),
+        click.option("--ratio", type=float, default=0.75, show_default=True, help="stratified: share of each group's events in train."),
+        click.option("--by", type=click.Choice(["item", "user"]), default="item", show_default=True, help="stratified: group by item or user."),
+        click.option("--seed", type=int, default=42, show_default=True, help="stratified: random seed."),
+    ]
+    for flag in reversed(flags):
+        func = flag(func)
+    return func
+
+
+def split_options(split: str, test_fraction: float | None, cutoff: str | None, last_n: int, ratio: float, by: str,
+                  seed: int) -> dict[str, Any]:
+    """The options of the chosen split protocol, from the command line's flags."""
+    if split == "temporal":
+        return {"cutoff": cutoff} if cutoff else {"test_fraction": 0.2 if test_fraction is None else test_fraction}
+    if split == "leave-last":
+        return {"last_n": last_n}
+    if split == "stratified":
+        return {"ratio": ratio, "by": by, "seed": seed}
+    return {}
+
+
+def tuning_flags(func):  # type: ignore[no-untyped-def]
+    """`--metric` and `--max-trials`: what tuning maximises on validation and how many grid points it tries."""
+    func = click.option("--max-trials", type=click.IntRange(min=1),
+                        help="Try at most N grid points per model (a random subset of a larger grid).")(func)
+    return click.option("--metric", default="ndcg@10", show_default=True,
+                        help="The validation metric tuning maximises, e.g. ndcg@10, recall@20.")(func)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="shoprec")
 def cli() -> None:
@@ -32,9 +73,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from shoprec.cli import demo, evaluate, generate, ingest, recommend, train
+    from shoprec.cli import demo, evaluate, generate, ingest, recommend, train, tune
 
-    for module in (generate, ingest, train, evaluate, recommend, demo):
+    for module in (generate, ingest, train, tune, evaluate, recommend, demo):
         cli.add_command(module.command)
 
 

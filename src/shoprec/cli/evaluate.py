@@ -1,7 +1,14 @@
-"""`shoprec evaluate`: split the stored data, fit models on train, measure them on test."""
+"""`shoprec evaluate`: split the stored data, fit models on train, measure them on test.
+
+With `--tune`, each model's key hyperparameters are first chosen on a validation split carved
+from the split's train side (see `shoprec tune`), then the model is fitted with them on the whole
+train side and measured on test. The chosen values go into the results JSON
+(`results[model]["params"]`, and `tuning` with every trial) and into the report.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,34 +16,30 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from shoprec.cli import workspace_option
+from shoprec.cli import SPLITS, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.options import parse_ks, parse_list
-from shoprec.cli.train import build_models
+from shoprec.cli.train import model_settings
 from shoprec.data.store import Store
 from shoprec.errors import ShoprecError
 from shoprec.evaluation.report import write_report
 from shoprec.evaluation.runner import EvaluationResult, evaluate
 from shoprec.evaluation.splits import make_split
+from shoprec.evaluation.tuning import TuningResult, parse_metric, tune_models
+from shoprec.models.registry import create
 
-SPLITS = ("temporal", "leave-last", "stratified", "last-session")
+__all__ = ["SPLITS", "print_table", "run_evaluation", "split_options"]  # split_options: its old home, still importable
 TABLE_METRICS = ("precision", "recall", "map", "ndcg", "mrr", "hit_rate", "coverage", "novelty", "diversity")
-
-
-def split_options(split: str, test_fraction: float | None, cutoff: str | None, last_n: int, ratio: float, by: str, seed: int) -> dict[str, Any]:
-    """The options of the chosen split protocol, from the command line's flags."""
-    if split == "temporal":
-        return {"cutoff": cutoff} if cutoff else {"test_fraction": 0.2 if test_fraction is None else test_fraction}
-    if split == "leave-last":
-        return {"last_n": last_n}
-    if split == "stratified":
-        return {"ratio": ratio, "by": by, "seed": seed}
-    return {}
 
 
 def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], split: str, options: dict[str, Any],
                    ks: tuple[int, ...], targets: list[str] | None, exclude_seen: bool,
-                   json_path: Path | None, report_path: Path | None) -> EvaluationResult:
-    """Evaluate on the workspace's data and write the JSON and the report (default: <workspace>/reports/)."""
+                   json_path: Path | None, report_path: Path | None, *, tune_metric: str | None = None,
+                   max_trials: int | None = None) -> EvaluationResult:
+    """Evaluate on the workspace's data and write the JSON and the report (default: <workspace>/reports/).
+
+    With `tune_metric` (e.g. "ndcg@10"), each model is first tuned on a validation split carved
+    from the split's train side, then fitted with the chosen values (see the module docstring).
+    """
     store = Store(workspace)
     try:
         dataset = store.dataset()
@@ -44,13 +47,34 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
         store.close()
     if dataset.n_events == 0:
         raise ShoprecError(f"the store in {workspace} holds no events: run 'shoprec ingest' or 'shoprec generate' first")
-    models = build_models(model_names, params)
-    result = evaluate(models, make_split(dataset, split, **options), ks=ks, target_event_types=targets, exclude_seen=exclude_seen)
+    settings = model_settings(model_names, params)
+    for name, given in settings.items():
+        create(name, **given)  # a bad name or value fails now, not after tuning the models before it
+    the_split = make_split(dataset, split, **options)
+    tuned: dict[str, TuningResult] = {}
+    if tune_metric is not None:
+        _, metric_k = parse_metric(tune_metric)
+        # Only the train side goes in: no trial ever sees a test event.
+        tuned = tune_models(settings, the_split.train, split, options, metric=tune_metric, ks=(metric_k,),
+                            targets=targets, max_trials=max_trials, exclude_seen=exclude_seen)
+        settings = {name: result.params for name, result in tuned.items()}
+    models = {name: create(name, **given) for name, given in settings.items()}
+    result = evaluate(models, the_split, ks=ks, target_event_types=targets, exclude_seen=exclude_seen)
+    if tuned:
+        result.split["tuning"] = {"metric": tune_metric, "on": "validation carved from train, same protocol",
+                                  "chosen": {name: tuning.params for name, tuning in tuned.items()}}
+        for name, tuning in tuned.items():
+            result.models[name] += f"  (tuned on validation: {tuning.metric} = {tuning.value:.4f}, {len(tuning.trials)} trials)"
     reports = Path(workspace) / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     json_path = json_path or reports / "evaluation.json"
     report_path = report_path or reports / "evaluation.html"
-    result.write_json(json_path)
+    written = result.to_dict()
+    for name, model in models.items():
+        written["results"][name]["params"] = model.get_params()  # every hyperparameter, chosen or default
+    if tuned:
+        written["tuning"] = {name: tuning.to_dict() for name, tuning in tuned.items()}
+    Path(json_path).write_text(json.dumps(written, indent=2, default=str) + "\n", encoding="utf-8")
     write_report(result, report_path)
     return result
 
@@ -78,25 +102,25 @@ def _fmt(value: object, digits: int = 4) -> str:
 @workspace_option
 @click.option("--models", "model_names", default="all", show_default=True, help="Comma-separated model names, or 'all'.")
 @click.option("--param", "params", multiple=True, metavar="MODEL.NAME=VALUE", help="A hyperparameter for one model.")
-@click.option("--split", type=click.Choice(SPLITS), default="temporal", show_default=True, help="The split protocol.")
-@click.option("--test-fraction", type=float, help="temporal: the last fraction of events in time order (default 0.2).")
-@click.option("--cutoff", help="temporal: events at or after this time (ISO 8601) are test.")
-@click.option("--last-n", type=int, default=1, show_default=True, help="leave-last: each user's last N events are test.")
-@click.option("--ratio", type=float, default=0.75, show_default=True, help="stratified: share of each group's events in train.")
-@click.option("--by", type=click.Choice(["item", "user"]), default="item", show_default=True, help="stratified: group by item or user.")
-@click.option("--seed", type=int, default=42, show_default=True, help="stratified: random seed.")
+@split_flags
 @click.option("--k", "k_text", default="10,20", show_default=True, help="Cut-offs, comma-separated.")
 @click.option("--targets", help="Event types that count as relevant (default: all but remove_from_cart and search).")
 @click.option("--include-seen", is_flag=True, help="Do not exclude items a user had in train from their recommendations.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write results JSON here (default: <workspace>/reports/evaluation.json).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here (default: <workspace>/reports/evaluation.html).")
+@click.option("--tune", is_flag=True, help="Choose each model's key hyperparameters on a validation split carved from train first.")
+@tuning_flags
 def command(workspace: Path, model_names: str, params: tuple[str, ...], split: str, test_fraction: float | None,
             cutoff: str | None, last_n: int, ratio: float, by: str, seed: int, k_text: str, targets: str | None,
-            include_seen: bool, json_path: Path | None, report_path: Path | None) -> None:
+            include_seen: bool, json_path: Path | None, report_path: Path | None, tune: bool, metric: str,
+            max_trials: int | None) -> None:
     """Measure models offline: precision, recall, MAP, NDCG, MRR, hit rate, coverage, novelty, diversity."""
     options = split_options(split, test_fraction, cutoff, last_n, ratio, by, seed)
     result = run_evaluation(workspace, model_names, params, split, options, parse_ks(k_text),
-                            parse_list(targets) or None, not include_seen, json_path, report_path)
+                            parse_list(targets) or None, not include_seen, json_path, report_path,
+                            tune_metric=metric if tune else None, max_trials=max_trials)
     print_table(result)
+    for name, chosen in result.split.get("tuning", {}).get("chosen", {}).items():
+        click.echo(f"tuned {name}: {', '.join(f'{k}={v}' for k, v in chosen.items()) or '(defaults)'}")
     click.echo(f"json: {json_path or Path(workspace) / 'reports' / 'evaluation.json'}")
     click.echo(f"report: {report_path or Path(workspace) / 'reports' / 'evaluation.html'}")

@@ -1,24 +1,38 @@
-"""`shoprec train`: fit models on everything in the store and write a bundle."""
+"""`shoprec train`: fit models on everything in the store and write a bundle.
+
+With `--tune`, each model's key hyperparameters are first chosen on a validation split carved
+from the stored data; with `--params-from`, they are read from a `shoprec tune` file. Either way
+the bundle's manifest records the chosen values and their validation metric under
+`metrics.tuning`.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from shoprec.bundle import write_bundle
-from shoprec.cli import workspace_option
+from shoprec.cli import split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.options import parse_list, parse_pairs
+from shoprec.data.dataset import Dataset
 from shoprec.data.store import Store
 from shoprec.errors import ConfigError, ShoprecError
+from shoprec.evaluation.tuning import load_tuning, parse_metric, tune_models
 from shoprec.models.base import Recommender
 from shoprec.models.registry import MODELS, create
 
 
 def build_models(names: str, params: tuple[str, ...]) -> dict[str, Recommender]:
     """Models from `--models a,b` (or `all`) and `--param model.name=value` settings."""
+    return {name: create(name, **settings) for name, settings in model_settings(names, params).items()}
+
+
+def model_settings(names: str, params: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Model name -> the hyperparameters set with `--param`, for `--models a,b` (or `all`)."""
     chosen = sorted(MODELS) if names.strip() == "all" else parse_list(names)
     if not chosen:
         raise ConfigError("--models: name at least one model, or 'all'")
@@ -28,7 +42,28 @@ def build_models(names: str, params: tuple[str, ...]) -> dict[str, Recommender]:
         if not sep or model not in settings:
             raise ConfigError(f"--param: expected MODEL.NAME=VALUE for one of {', '.join(chosen)}, got '{key}'")
         settings[model][param] = _value(raw)
-    return {name: create(name, **settings[name]) for name in chosen}
+    return settings
+
+
+def tuned_settings(settings: dict[str, dict[str, Any]], dataset: Dataset, split: str, options: dict[str, Any],
+                   metric: str, max_trials: int | None) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Tune each model on a validation split carved from `dataset` (hyperparameters set with
+    `--param` stay fixed); returns the settings to fit with and the manifest's tuning entries."""
+    _, metric_k = parse_metric(metric)
+    tuned = tune_models(settings, dataset, split, options, metric=metric, ks=(metric_k,), max_trials=max_trials)
+    return ({name: r.params for name, r in tuned.items()},
+            {name: {**r.to_dict(), "source": "train --tune"} for name, r in tuned.items()})
+
+
+def settings_from_file(settings: dict[str, dict[str, Any]], path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Settings with the tuned values of `path` (a `shoprec tune` file) under those set with `--param`."""
+    entries = load_tuning(path)
+    missing = [name for name in settings if name not in entries]
+    if missing:
+        click.echo(f"note: {path} holds no tuned values for {', '.join(missing)}: using their defaults", err=True)
+    merged = {name: {**entries.get(name, {}).get("params", {}), **given} for name, given in settings.items()}
+    used = {name: {**entries[name], "source": str(path)} for name in settings if name in entries}
+    return merged, used
 
 
 def _value(raw: str) -> object:
@@ -44,10 +79,23 @@ def _value(raw: str) -> object:
 @click.option("--models", "model_names", default="all", show_default=True, help="Comma-separated model names, or 'all'.")
 @click.option("--param", "params", multiple=True, metavar="MODEL.NAME=VALUE", help="A hyperparameter, e.g. popularity.half_life_days=14.")
 @click.option("--default-model", help="The model `recommend` uses by default (default: the first named).")
+@click.option("--tune", is_flag=True, help="First choose each model's key hyperparameters on a validation split of the stored data (split flags below).")
+@click.option("--params-from", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Use the tuned values in this file (written by 'shoprec tune').")
+@tuning_flags
+@split_flags
 @click.option("--json", "as_json", is_flag=True, help="Print the bundle summary as JSON.")
-def command(workspace: Path, model_names: str, params: tuple[str, ...], default_model: str | None, as_json: bool) -> None:
-    """Fit the chosen models on all stored data and write a new current bundle."""
-    models = build_models(model_names, params)
+def command(workspace: Path, model_names: str, params: tuple[str, ...], default_model: str | None, tune: bool,
+            params_from: Path | None, metric: str, max_trials: int | None, split: str, test_fraction: float | None,
+            cutoff: str | None, last_n: int, ratio: float, by: str, seed: int, as_json: bool) -> None:
+    """Fit the chosen models on all stored data and write a new current bundle.
+
+    The split flags matter only with --tune: they say how the validation split is carved from
+    the stored data (by default its last 20% of events in time order).
+    """
+    if tune and params_from is not None:
+        raise ConfigError("--tune and --params-from both choose hyperparameters: give one of them")
+    settings = model_settings(model_names, params)
+    models = {name: create(name, **given) for name, given in settings.items()}  # checks names and values early
     if default_model is not None and default_model not in models:
         raise ConfigError(f"--default-model {default_model} is not among the trained models: {', '.join(models)}")
     store = Store(workspace)
@@ -58,19 +106,29 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], default_
         store.close()
     if dataset.n_events == 0:
         raise ShoprecError(f"the store in {workspace} holds no events: run 'shoprec ingest' or 'shoprec generate' first")
+    tuning: dict[str, Any] = {}
+    if tune:
+        options = split_options(split, test_fraction, cutoff, last_n, ratio, by, seed)
+        settings, tuning = tuned_settings(settings, dataset, split, options, metric, max_trials)
+    elif params_from is not None:
+        settings, tuning = settings_from_file(settings, params_from)
+    models = {name: create(name, **given) for name, given in settings.items()}
     seconds: dict[str, float] = {}
     for name, model in models.items():
         started = time.perf_counter()
         model.fit(dataset)
         seconds[name] = time.perf_counter() - started
     preferred = default_model or ("popularity" if "popularity" in models else next(iter(models)))
-    path = write_bundle(workspace, models, dataset, default_model=preferred, train_seconds=seconds, data_snapshot=snapshot)
+    path = write_bundle(workspace, models, dataset, default_model=preferred, train_seconds=seconds, data_snapshot=snapshot,
+                        metrics={"tuning": tuning} if tuning else None)
     summary = {"bundle": str(path), "default_model": preferred, "data": dataset.summary(),
-               "train_seconds": {k: round(v, 3) for k, v in seconds.items()}}
+               "train_seconds": {k: round(v, 3) for k, v in seconds.items()},
+               "params": {name: settings[name] for name in models}}
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo(f"trained {', '.join(models)} on {dataset.n_events:,} events, {dataset.n_users:,} users, {dataset.n_items:,} items")
         for name, s in seconds.items():
-            click.echo(f"  {name:<14} {s:8.2f} s")
+            chosen = ", ".join(f"{k}={v}" for k, v in settings[name].items())
+            click.echo(f"  {name:<14} {s:8.2f} s  {chosen}")
         click.echo(f"bundle: {path}")
