@@ -23,6 +23,8 @@ TEST_PARAMS: dict[str, dict[str, object]] = {
     # loss with a few negatives recovers the groups more steadily than a softmax on so little data.
     "sasrec": {"max_len": 8, "dim": 16, "heads": 1, "blocks": 1, "epochs": 50, "learning_rate": 1e-2,
                "loss": "bce", "negatives": 4, "patience": None, "threads": 1},
+    # 20 users: small batches give enough steps per epoch, a high learning rate few epochs.
+    "two_tower": {"dim": 16, "epochs": 20, "batch_size": 16, "learning_rate": 1e-2},
 }
 PERSONALISED = [name for name in MODELS if model_class(name).personalised]
 

@@ -26,6 +26,7 @@ MODELS: dict[str, str] = {
     "puresvd": "shoprec.models.puresvd:PureSVDRecommender",
     "ease": "shoprec.models.ease:EASERecommender",
     "sasrec": "shoprec.models.sasrec:SASRecRecommender",
+    "two_tower": "shoprec.models.two_tower:TwoTowerRecommender",
 }
 # Registry names that are a class with some hyperparameters preset (e.g. itemknn_bm25).
 VARIANT_PARAMS: dict[str, dict[str, Any]] = {"itemknn_bm25": {"similarity": "bm25"}}
