@@ -9,6 +9,7 @@ train side and measured on test. The chosen values go into the results JSON
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from shoprec.evaluation.tuning import TuningResult, parse_metric, tune_models
 from shoprec.models.registry import create
 
 __all__ = ["SPLITS", "print_table", "run_evaluation", "split_options"]  # split_options: its old home, still importable
-TABLE_METRICS = ("precision", "recall", "map", "ndcg", "mrr", "hit_rate", "coverage", "novelty", "diversity")
+PRINTED_METRICS = ("ndcg", "recall", "precision", "map", "mrr", "hit_rate")
 
 
 def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], split: str, options: dict[str, Any],
@@ -80,17 +81,18 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
 
 
 def print_table(result: EvaluationResult, console: Console | None = None) -> None:
-    """The metrics table: one row per metric@K, one column per model (fits a terminal)."""
-    console = console or Console()
+    """One row per model: the accuracy metrics at each K and train seconds (the JSON and the
+    report hold every metric, coverage, novelty and diversity included)."""
+    console = console or Console(width=None if sys.stdout.isatty() else 200)
     split = result.split
     table = Table(title=f"{split.get('method', '')} split: {split.get('n_evaluated_users', '?')} users evaluated")
-    table.add_column("metric")
-    for name in result.results:
-        table.add_column(name, justify="right")
-    keys = [f"{m}@{k}" for k in result.ks for m in TABLE_METRICS if any(f"{m}@{k}" in r for r in result.results.values())]
+    table.add_column("model")
+    keys = [f"{m}@{k}" for k in result.ks for m in PRINTED_METRICS if any(f"{m}@{k}" in r for r in result.results.values())]
     for key in keys:
-        table.add_row(key, *[_fmt(metrics.get(key)) for metrics in result.results.values()])
-    table.add_row("train seconds", *[_fmt(metrics.get("train_seconds"), 2) for metrics in result.results.values()])
+        table.add_column(key, justify="right")
+    table.add_column("train s", justify="right")
+    for name, metrics in result.results.items():
+        table.add_row(name, *[_fmt(metrics.get(key)) for key in keys], _fmt(metrics.get("train_seconds"), 2))
     console.print(table)
 
 
