@@ -20,8 +20,7 @@ from rich.table import Table
 from shoprec.cli import SPLITS, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.options import parse_ks, parse_list
 from shoprec.cli.train import model_settings
-from shoprec.data.store import Store
-from shoprec.errors import ShoprecError
+from shoprec.data.store import load_events_dataset
 from shoprec.evaluation.report import write_report
 from shoprec.evaluation.runner import EvaluationResult, evaluate
 from shoprec.evaluation.splits import make_split
@@ -41,13 +40,7 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
     With `tune_metric` (e.g. "ndcg@10"), each model is first tuned on a validation split carved
     from the split's train side, then fitted with the chosen values (see the module docstring).
     """
-    store = Store(workspace)
-    try:
-        dataset = store.dataset()
-    finally:
-        store.close()
-    if dataset.n_events == 0:
-        raise ShoprecError(f"the store in {workspace} holds no events: run 'shoprec ingest' or 'shoprec generate' first")
+    dataset, _ = load_events_dataset(workspace)
     settings = model_settings(model_names, params)
     for name, given in settings.items():
         create(name, **given)  # a bad name or value fails now, not after tuning the models before it

@@ -19,8 +19,8 @@ from shoprec.bundle import write_bundle
 from shoprec.cli import split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.options import parse_list, parse_pairs
 from shoprec.data.dataset import Dataset
-from shoprec.data.store import Store
-from shoprec.errors import ConfigError, ShoprecError
+from shoprec.data.store import load_events_dataset
+from shoprec.errors import ConfigError
 from shoprec.evaluation.tuning import load_tuning, parse_metric, tune_models
 from shoprec.models.base import Recommender
 from shoprec.models.registry import MODELS, create
@@ -98,14 +98,8 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], default_
     models = {name: create(name, **given) for name, given in settings.items()}  # checks names and values early
     if default_model is not None and default_model not in models:
         raise ConfigError(f"--default-model {default_model} is not among the trained models: {', '.join(models)}")
-    store = Store(workspace)
-    try:
-        dataset = store.dataset()
-        snapshot = {"store_manifest_version": store.manifest().version}
-    finally:
-        store.close()
-    if dataset.n_events == 0:
-        raise ShoprecError(f"the store in {workspace} holds no events: run 'shoprec ingest' or 'shoprec generate' first")
+    dataset, store_version = load_events_dataset(workspace)
+    snapshot = {"store_manifest_version": store_version}
     tuning: dict[str, Any] = {}
     if tune:
         options = split_options(split, test_fraction, cutoff, last_n, ratio, by, seed)

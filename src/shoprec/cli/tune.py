@@ -17,8 +17,7 @@ from rich.table import Table
 from shoprec.cli import split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.options import parse_list
 from shoprec.cli.train import model_settings
-from shoprec.data.store import Store
-from shoprec.errors import ShoprecError
+from shoprec.data.store import load_events_dataset
 from shoprec.evaluation.splits import make_split
 from shoprec.evaluation.tuning import TUNING_FILE, TuningResult, parse_metric, save_tuning, tune_models
 
@@ -53,13 +52,7 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], split: s
     settings = model_settings(model_names, params)
     _, metric_k = parse_metric(metric)
     options = split_options(split, test_fraction, cutoff, last_n, ratio, by, seed)
-    store = Store(workspace)
-    try:
-        dataset = store.dataset()
-    finally:
-        store.close()
-    if dataset.n_events == 0:
-        raise ShoprecError(f"the store in {workspace} holds no events: run 'shoprec ingest' or 'shoprec generate' first")
+    dataset, _ = load_events_dataset(workspace)
     outer = make_split(dataset, split, **options)
     # Only the train side goes in: the test side's events cannot reach any trial.
     results = tune_models(settings, outer.train, split, options, metric=metric, ks=(metric_k,),

@@ -30,7 +30,7 @@ from shoprec.data import schema as S
 from shoprec.data.dataset import Dataset
 from shoprec.data.event_hash import event_hashes
 from shoprec.data.live_log import LiveLog
-from shoprec.errors import DataError
+from shoprec.errors import DataError, ShoprecError
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -220,6 +220,22 @@ class Store:
         if self._live is not None:
             self._live.close()
             self._live = None
+
+
+def load_events_dataset(workspace: Path) -> tuple[Dataset, int]:
+    """A Dataset snapshot of a workspace and the store manifest version it was read at.
+
+    Raises a ShoprecError when the store holds no events (nothing to train or evaluate on).
+    """
+    store = Store(workspace)
+    try:
+        dataset = store.dataset()
+        version = store.manifest().version
+    finally:
+        store.close()
+    if dataset.n_events == 0:
+        raise ShoprecError(f"the store in {workspace} holds no events: run 'shoprec ingest' or 'shoprec generate' first")
+    return dataset, version
 
 
 JUDGMENT_SCHEMA = pa.schema(
