@@ -72,11 +72,23 @@ def cli() -> None:
     """shoprec: search and recommendations for online shops."""
 
 
-def _register() -> None:
-    from shoprec.cli import demo, evaluate, generate, ingest, recommend, train, tune
+# One module per command under shoprec.cli, each with a click `command`; listed in help order.
+COMMAND_MODULES = (
+    "generate",
+    "ingest",
+    "train",
+    "tune",
+    "evaluate",
+    "recommend",
+    "demo",
+)
 
-    for module in (generate, ingest, train, tune, evaluate, recommend, demo):
-        cli.add_command(module.command)
+
+def _register() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        cli.add_command(importlib.import_module(f"shoprec.cli.{name}").command)
 
 
 _register()
