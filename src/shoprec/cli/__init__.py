@@ -66,6 +66,16 @@ def tuning_flags(func):  # type: ignore[no-untyped-def]
                         help="The validation metric tuning maximises, e.g. ndcg@10, recall@20.")(func)
 
 
+def fusion_flags(func):  # type: ignore[no-untyped-def]
+    """`--fusion`, `--fusion-members`, `--candidates`: which fusion methods to learn (on a validation
+    split, like tuning) over which models, from how many candidates per model."""
+    func = click.option("--candidates", "n_candidates", type=click.IntRange(min=1), default=100, show_default=True,
+                        help="Candidates each member model contributes per user.")(func)
+    func = click.option("--fusion-members", help="Models to fuse, comma-separated (default: every model but random).")(func)
+    return click.option("--fusion", default="all", show_default=True,
+                        help="Fusion methods: all, none, or some of average,weighted,borda,vote,rrf,ltr.")(func)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="shoprec")
 def cli() -> None:
@@ -81,6 +91,7 @@ COMMAND_MODULES = (
     "evaluate",
     "recommend",
     "demo",
+    "serve",
 )
 
 

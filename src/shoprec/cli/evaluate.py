@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from shoprec.cli import SPLITS, split_flags, split_options, tuning_flags, workspace_option
+from shoprec.cli import SPLITS, fusion_flags, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.options import parse_ks, parse_list
 from shoprec.cli.train import model_settings
 from shoprec.data.store import load_events_dataset
@@ -26,6 +26,10 @@ from shoprec.evaluation.runner import EvaluationResult, evaluate
 from shoprec.evaluation.splits import make_split
 from shoprec.evaluation.tuning import TuningResult, parse_metric, tune_models
 from shoprec.models.registry import create
+from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES
+from shoprec.ranking.fused import FusionRecommender, fusion_name
+from shoprec.ranking.plan import choose_members, parse_methods
+from shoprec.ranking.plan import learn as learn_fusion
 
 __all__ = ["SPLITS", "print_table", "run_evaluation", "split_options"]  # split_options: its old home, still importable
 PRINTED_METRICS = ("ndcg", "recall", "precision", "map", "mrr", "hit_rate")
@@ -34,7 +38,8 @@ PRINTED_METRICS = ("ndcg", "recall", "precision", "map", "mrr", "hit_rate")
 def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], split: str, options: dict[str, Any],
                    ks: tuple[int, ...], targets: list[str] | None, exclude_seen: bool,
                    json_path: Path | None, report_path: Path | None, *, tune_metric: str | None = None,
-                   max_trials: int | None = None) -> EvaluationResult:
+                   max_trials: int | None = None, fusion: str = "all", fusion_members: str | None = None,
+                   n_candidates: int = DEFAULT_N_CANDIDATES) -> EvaluationResult:
     """Evaluate on the workspace's data and write the JSON and the report (default: <workspace>/reports/).
 
     With `tune_metric` (e.g. "ndcg@10"), each model is first tuned on a validation split carved
@@ -42,6 +47,8 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
     """
     dataset, _ = load_events_dataset(workspace)
     settings = model_settings(model_names, params)
+    methods = parse_methods(fusion)
+    members = choose_members(list(settings), fusion_members) if methods else []
     for name, given in settings.items():
         create(name, **given)  # a bad name or value fails now, not after tuning the models before it
     the_split = make_split(dataset, split, **options)
@@ -54,6 +61,20 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
         settings = {name: result.params for name, result in tuned.items()}
     models = {name: create(name, **given) for name, given in settings.items()}
     result = evaluate(models, the_split, ks=ks, target_event_types=targets, exclude_seen=exclude_seen)
+    fused: dict[str, FusionRecommender] = {}
+    if len(members) >= 2:
+        # Learned on a validation carve of the train side only; the members are the models just fitted on it.
+        learning, seconds = learn_fusion(methods, settings, {name: models[name] for name in members}, the_split.train,
+                                         split, options, targets=targets, exclude_seen=exclude_seen, n_candidates=n_candidates)
+        fused = {fusion_name(method): entry for method, entry in learning.fusions.items()}
+        result.merge(evaluate(fused, the_split, ks=ks, target_event_types=targets, exclude_seen=exclude_seen,
+                              prefitted=list(fused)))
+        for name in fused:
+            result.results[name]["train_seconds"] = seconds  # validation fits and learning, shared by every method
+        result.fusion = {**learning.to_dict(), "members": members, "best_on_validation": learning.best(),
+                         "learning_seconds": seconds}
+    elif methods and len(settings) >= 2:
+        click.echo("note: fusion needs at least two member models besides random; skipped", err=True)
     if tuned:
         result.split["tuning"] = {"metric": tune_metric, "on": "validation carved from train, same protocol",
                                   "chosen": {name: tuning.params for name, tuning in tuned.items()}}
@@ -66,6 +87,8 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
     written = result.to_dict()
     for name, model in models.items():
         written["results"][name]["params"] = model.get_params()  # every hyperparameter, chosen or default
+    for name, entry in fused.items():
+        written["results"][name]["params"] = {**entry.get_params(), "learned_weights": entry.fusion_weights_}
     if tuned:
         written["tuning"] = {name: tuning.to_dict() for name, tuning in tuned.items()}
     Path(json_path).write_text(json.dumps(written, indent=2, default=str) + "\n", encoding="utf-8")
@@ -105,16 +128,22 @@ def _fmt(value: object, digits: int = 4) -> str:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here (default: <workspace>/reports/evaluation.html).")
 @click.option("--tune", is_flag=True, help="Choose each model's key hyperparameters on a validation split carved from train first.")
 @tuning_flags
+@fusion_flags
 def command(workspace: Path, model_names: str, params: tuple[str, ...], split: str, test_fraction: float | None,
             cutoff: str | None, last_n: int, ratio: float, by: str, seed: int, k_text: str, targets: str | None,
             include_seen: bool, json_path: Path | None, report_path: Path | None, tune: bool, metric: str,
-            max_trials: int | None) -> None:
+            max_trials: int | None, fusion: str, fusion_members: str | None, n_candidates: int) -> None:
     """Measure models offline: precision, recall, MAP, NDCG, MRR, hit rate, coverage, novelty, diversity."""
     options = split_options(split, test_fraction, cutoff, last_n, ratio, by, seed)
     result = run_evaluation(workspace, model_names, params, split, options, parse_ks(k_text),
                             parse_list(targets) or None, not include_seen, json_path, report_path,
-                            tune_metric=metric if tune else None, max_trials=max_trials)
+                            tune_metric=metric if tune else None, max_trials=max_trials, fusion=fusion,
+                            fusion_members=fusion_members, n_candidates=n_candidates)
     print_table(result)
+    if result.fusion:
+        click.echo(f"best on validation: {result.fusion['best_on_validation']}")
+        for method, weights in result.fusion.get("weights", {}).items():
+            click.echo(f"learned {method} weights: {', '.join(f'{k}={v:.3f}' for k, v in weights.items())}")
     for name, chosen in result.split.get("tuning", {}).get("chosen", {}).items():
         click.echo(f"tuned {name}: {', '.join(f'{k}={v}' for k, v in chosen.items()) or '(defaults)'}")
     click.echo(f"json: {json_path or Path(workspace) / 'reports' / 'evaluation.json'}")

@@ -49,6 +49,7 @@ class EvaluationTask:
     exclude: list[np.ndarray] | None  # items each may not be recommended (seen in train), or None
     relevant: list[np.ndarray]  # distinct relevant items of each
     counts: dict[str, int]
+    request_times: np.ndarray  # each user's first test event (epoch ms): when they would ask
 
 
 @dataclass
@@ -63,13 +64,24 @@ class EvaluationResult:
     curves: dict[str, dict[str, float]] = field(default_factory=dict)
     # model -> its repr (class and hyperparameters), for the report.
     models: dict[str, str] = field(default_factory=dict)
+    # What fusion learned on validation: validation NDCG per entry, weights, ranker importances.
+    fusion: dict[str, Any] = field(default_factory=dict)
+
+    def merge(self, other: EvaluationResult) -> None:
+        """Add `other`'s models (measured on the same split) to this result."""
+        self.results.update(other.results)
+        self.curves.update(other.curves)
+        self.models.update(other.models)
 
     def to_dict(self) -> dict[str, Any]:
         """`{"dataset": {...}, "split": {...}, "results": {model: {"ndcg@10": ..., "train_seconds": ...}}}`.
 
         NaN (a metric with no user to average over) becomes null.
         """
-        return _json_safe({"dataset": self.dataset, "split": self.split, "results": self.results})
+        out = {"dataset": self.dataset, "split": self.split, "results": self.results}
+        if self.fusion:
+            out["fusion"] = self.fusion
+        return _json_safe(out)
 
     def write_json(self, path: Path) -> None:
         """Write `to_dict()` as indented JSON."""
@@ -111,6 +123,8 @@ def build_task(split: Split, target_event_types: Collection[str], exclude_seen: 
     pair_users, pair_items = pairs // n_items, pairs % n_items
     bounds = np.searchsorted(pair_users, np.append(test_users, np.iinfo(np.int64).max))
     kept = np.nonzero(np.diff(bounds) > 0)[0]  # users with a relevant item left
+    first_test = np.full(split.test.n_users, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_test, test.event_users, test.timestamps)
     counts = {
         "n_test_users": len(test_users),
         "n_evaluated_users": len(kept),
@@ -123,6 +137,7 @@ def build_task(split: Split, target_event_types: Collection[str], exclude_seen: 
         exclude=[seen[i] for i in kept] if exclude_seen else None,
         relevant=[pair_items[bounds[i]:bounds[i + 1]] for i in kept],
         counts=counts,
+        request_times=first_test[test_users[kept]],
     )
 
 
@@ -135,7 +150,7 @@ def recommend_all(model: Recommender, task: EvaluationTask, k: int, batch_size: 
         for start in range(0, n, batch):
             rows = np.arange(start, min(start + batch, n))
             exclude = None if task.exclude is None else [task.exclude[i] for i in rows]
-            lists.extend(model.recommend(task.histories.select(rows), k, exclude=exclude))
+            lists.extend(model.recommend(task.histories.select(rows), k, exclude=exclude, now_ms=task.request_times[rows]))
             bar.advance(len(rows))
     return lists
 
@@ -147,10 +162,13 @@ def evaluate(
     target_event_types: Collection[str] | None = None,
     exclude_seen: bool = True,
     batch_size: int = 1000,
+    prefitted: Collection[str] = (),
 ) -> EvaluationResult:
     """Fit each model on `split.train` and measure every metric at each K on `split.test`.
 
     `target_event_types=None` counts every event type except remove_from_cart and search.
+    Models named in `prefitted` are already fitted on `split.train` (fusion entries over fitted
+    members) and are not fitted again; their train time is reported as 0.
     """
     ks = _check_ks(ks)
     targets = DEFAULT_TARGET_EVENT_TYPES if target_event_types is None else tuple(sorted(set(target_event_types)))
@@ -164,7 +182,8 @@ def evaluate(
     curves: dict[str, dict[str, float]] = {}
     for name, model in models.items():
         started = time.perf_counter()
-        model.fit(split.train)
+        if name not in prefitted:
+            model.fit(split.train)
         train_seconds = time.perf_counter() - started
         started = time.perf_counter()
         lists = recommend_all(model, task, ks[-1], batch_size, name)

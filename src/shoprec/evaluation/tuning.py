@@ -100,7 +100,7 @@ def grid_points(space: Mapping[str, Sequence[Any]], max_trials: int | None = Non
     return points
 
 
-def _validation_options(method: str, split_options: Mapping[str, Any]) -> dict[str, Any]:
+def validation_options(method: str, split_options: Mapping[str, Any]) -> dict[str, Any]:
     """The test split's options, less a temporal cutoff: a cutoff lies inside test, so carving
     train with it would leave validation empty; the fraction (default 0.2) is used instead."""
     options = dict(split_options)
@@ -135,7 +135,7 @@ def tune_model(
     pinned = {**VARIANT_PARAMS.get(name, {}), **fixed}
     space = {key: list(values) for key, values in model_class(name).tuning_space.items() if key not in pinned}
     points = grid_points(space, max_trials, seed)
-    validation = validation_split(train, method, **_validation_options(method, split_options))
+    validation = validation_split(train, method, **validation_options(method, split_options))
     ks = tuple(sorted(set(ks) | {metric_k}))
 
     trials: list[Trial] = []

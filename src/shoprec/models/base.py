@@ -147,12 +147,15 @@ class Recommender(ABC):
         *,
         exclude: Sequence[np.ndarray] | None = None,
         candidates: np.ndarray | None = None,
+        now_ms: np.ndarray | None = None,
     ) -> list[RankedList]:
         """The best `k` items for each history, best first.
 
         `exclude[u]` holds items user u must not get (see `seen_items`); `candidates` limits the
         answer to those items. Items scored -inf or NaN are never returned, so a list may be
         shorter than `k`. Ties go to the lower item index, so answers are deterministic.
+        `now_ms` (epoch ms per user) is the request time, read by context-aware rankers (the
+        learned fusion ranker); the single models ignore it.
         """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
@@ -165,8 +168,8 @@ class Recommender(ABC):
             scores = scores.copy()
         scores[np.isnan(scores)] = -np.inf
         if exclude is not None:
-            _mask_excluded(scores, columns, exclude)
-        return _top_k(scores, columns, k)
+            mask_excluded(scores, columns, exclude)
+        return top_k(scores, columns, k)
 
     def history_matrix(self, histories: Histories) -> sp.csr_matrix:
         """Users x n_items_ matrix of each user's summed event weights, for models that score `history @ B`.
@@ -264,7 +267,7 @@ def seen_items(histories: Histories, event_types: Collection[str] | None = None)
 
 
 # --------------------------------------------------------------------- top-k
-def _mask_excluded(scores: np.ndarray, columns: np.ndarray, exclude: Sequence[np.ndarray]) -> None:
+def mask_excluded(scores: np.ndarray, columns: np.ndarray, exclude: Sequence[np.ndarray]) -> None:
     """Set scores of excluded items to -inf in place (`columns` sorted: the item of each column)."""
     lengths = [len(e) for e in exclude]
     if not sum(lengths):
@@ -277,7 +280,7 @@ def _mask_excluded(scores: np.ndarray, columns: np.ndarray, exclude: Sequence[np
     scores[rows[inside], positions[inside]] = -np.inf
 
 
-def _top_k(scores: np.ndarray, columns: np.ndarray, k: int) -> list[RankedList]:
+def top_k(scores: np.ndarray, columns: np.ndarray, k: int) -> list[RankedList]:
     """Per row, the `k` best finite columns, best first, ties to the lower item index."""
     n = scores.shape[1]
     k = min(k, n)

@@ -133,6 +133,22 @@ def fuse(candidates: Candidates, method: str, *, weights: Mapping[str, float] | 
     `weights` (source -> non-negative weight) is required by `weighted` and optional for the
     others (default: every source 1). Sources missing from `weights` get 0.
     """
+    parts = contributions(candidates, method, weights=weights, rrf_k=rrf_k, normalisation=normalisation, vote_k=vote_k)
+    score = parts.sum(axis=1)
+    if method == "vote":  # ties in votes go to Borda points
+        points = borda_points(candidates) @ source_weights(candidates.sources, weights)
+        order = np.lexsort((candidates.items, -points, -score))
+    else:
+        order = np.lexsort((candidates.items, -score))
+    return RankedList(candidates.items[order], score[order])
+
+
+def contributions(candidates: Candidates, method: str, *, weights: Mapping[str, float] | None = None,
+                  rrf_k: int = DEFAULT_RRF_K, normalisation: str = "minmax", vote_k: int = 10) -> np.ndarray:
+    """(n, m): what each source adds to each candidate's fused score; a row sums to the score.
+
+    This is what explanations report as "how much each model contributed".
+    """
     if method not in FUSION_METHODS:
         raise FusionError(f"fusion method must be one of {', '.join(FUSION_METHODS)}, got {method!r}")
     if method == "weighted" and weights is None:
@@ -142,21 +158,14 @@ def fuse(candidates: Candidates, method: str, *, weights: Mapping[str, float] | 
     if vote_k < 1:
         raise FusionError(f"vote_k must be >= 1, got {vote_k}")
     w = source_weights(candidates.sources, weights)
-    if not len(candidates):
-        return RankedList.empty()
     if method in ("average", "weighted"):
         total = w.sum()
-        score = filled_normalised(candidates, normalisation) @ (w / total if total > 0 else w)
-        return _ranked(candidates.items, score)
-    points = borda_points(candidates) @ w
+        return filled_normalised(candidates, normalisation) * (w / total if total > 0 else w)
     if method == "borda":
-        return _ranked(candidates.items, points)
+        return borda_points(candidates) * w
     if method == "rrf":
-        contributions = np.where(candidates.present, 1.0 / (rrf_k + np.nan_to_num(candidates.ranks, nan=0.0)), 0.0)
-        return _ranked(candidates.items, contributions @ w)
-    votes = (np.nan_to_num(candidates.ranks, nan=np.inf) <= vote_k).astype(np.float64) @ w
-    order = np.lexsort((candidates.items, -points, -votes))
-    return RankedList(candidates.items[order], votes[order])
+        return np.where(candidates.present, 1.0 / (rrf_k + np.nan_to_num(candidates.ranks, nan=0.0)), 0.0) * w
+    return (np.nan_to_num(candidates.ranks, nan=np.inf) <= vote_k).astype(np.float64) * w
 
 
 def source_weights(sources: tuple[str, ...], weights: Mapping[str, float] | None) -> np.ndarray:
@@ -173,13 +182,19 @@ def source_weights(sources: tuple[str, ...], weights: Mapping[str, float] | None
 
 
 def filled_normalised(candidates: Candidates, normalisation: str) -> np.ndarray:
-    """Normalised scores with each source's floor where it did not return the item (see module doc)."""
+    """Normalised scores with each source's floor where it gave no score (see module doc).
+
+    Candidates gathered from lists have a score exactly where they have a rank; candidates from
+    `shoprec.ranking.candidates` carry the model's score even outside its top-N.
+    """
     normalised = normalise(candidates.scores, normalisation)
+    scored = ~np.isnan(normalised)
     if normalisation == "zscore":
-        floors = np.where(candidates.present.any(axis=0), np.nanmin(np.where(candidates.present, normalised, np.inf), axis=0), 0.0)
+        lowest = np.min(np.where(scored, normalised, np.inf), axis=0, initial=np.inf)
+        floors = np.where(np.isfinite(lowest), lowest, 0.0)
     else:
         floors = np.zeros(normalised.shape[1])
-    return np.where(candidates.present, normalised, floors)
+    return np.where(scored, normalised, floors)
 
 
 def borda_points(candidates: Candidates) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Features of items, users and the request context, for the learned ranker and explanations."""

@@ -1,0 +1,139 @@
+"""Candidate generation: the union of several models' top-N for a batch of users.
+
+Each candidate carries every model's score (read from the model's full score row, so a model
+that did not put the item in its top-N still says how much it likes it) and its rank in that
+model's top-N (NaN outside it). Fusion methods that combine lists read the ranks; the learned
+ranker reads both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from shoprec.data.history import Histories
+from shoprec.models.base import Recommender, mask_excluded, top_k
+from shoprec.ranking.fusion import Candidates, FusionError
+
+DEFAULT_N_CANDIDATES = 100
+# Members' users x items float32 score blocks held at once are capped at about this many cells.
+MAX_BATCH_CELLS = 30_000_000
+
+
+@dataclass(frozen=True)
+class CandidateBatch:
+    """Candidates of a batch of users as one flat table, grouped by user (rows of a user are contiguous).
+
+    `user_rows[i]` is the row in the batch of the user candidate i belongs to; `scores[i, j]` is
+    member j's score of `items[i]` for that user (NaN where the member scored it -inf), `ranks[i, j]`
+    its 1-based rank in member j's top-N (NaN outside); `lengths[u, j]` how many items member j
+    returned for user u.
+    """
+
+    user_rows: np.ndarray  # int64 (N,)
+    items: np.ndarray  # int64 (N,)
+    scores: np.ndarray  # float64 (N, m)
+    ranks: np.ndarray  # float64 (N, m)
+    lengths: np.ndarray  # int64 (n_users, m)
+    sources: tuple[str, ...]
+
+    @property
+    def n_users(self) -> int:
+        return len(self.lengths)
+
+    def bounds(self) -> np.ndarray:
+        """Start of each user's rows, with the end appended (len n_users + 1)."""
+        return np.searchsorted(self.user_rows, np.arange(self.n_users + 1))
+
+    def for_user(self, u: int) -> Candidates:
+        """User u's candidates as the table `shoprec.ranking.fusion.fuse` takes (scores outside a
+        member's top-N kept: score-based methods use them)."""
+        lo, hi = self.bounds()[u:u + 2]
+        return Candidates(self.items[lo:hi], self.scores[lo:hi], self.ranks[lo:hi], self.sources, self.lengths[u])
+
+
+def generate(members: Mapping[str, Recommender], histories: Histories, n: int = DEFAULT_N_CANDIDATES, *,
+             exclude: Sequence[np.ndarray] | None = None, allowed: np.ndarray | None = None) -> CandidateBatch:
+    """The union of each member's top `n` for every history (excluded items never appear).
+
+    `allowed` (a boolean mask over items), when given, keeps only those items (stock, filters).
+    A member that scores an item NaN or +inf is a broken model: FusionError names it.
+    """
+    if not members:
+        raise FusionError("candidate generation needs at least one member model")
+    if n < 1:
+        raise FusionError(f"the number of candidates per model must be >= 1, got {n}")
+    n_items = _common_catalogue(members)
+    batch = max(1, MAX_BATCH_CELLS // max(n_items * len(members), 1))
+    parts = []
+    for start in range(0, len(histories), batch):
+        rows = np.arange(start, min(start + batch, len(histories)))
+        chunk_exclude = None if exclude is None else [exclude[int(i)] for i in rows]
+        parts.append(_generate_chunk(members, histories.select(rows), n, chunk_exclude, allowed, n_items, start))
+    return _concat(parts, tuple(members), len(histories))
+
+
+def _generate_chunk(members: Mapping[str, Recommender], histories: Histories, n: int,
+                    exclude: Sequence[np.ndarray] | None, allowed: np.ndarray | None, n_items: int,
+                    offset: int) -> CandidateBatch:
+    columns = np.arange(n_items)
+    full_scores = []
+    lists_per_member = []
+    for name, model in members.items():
+        scores = model.score(histories)
+        if not scores.flags.writeable:
+            scores = scores.copy()
+        broken = np.isnan(scores) | (scores == np.inf)
+        if broken.any():
+            row, item = (int(v) for v in np.argwhere(broken)[0])
+            raise FusionError(f"model '{name}' scored item {item} {scores[row, item]} for user row {offset + row}; "
+                              "fusion takes finite scores (or -inf for never) only")
+        if exclude is not None:
+            mask_excluded(scores, columns, exclude)
+        if allowed is not None:
+            scores[:, ~allowed] = -np.inf
+        full_scores.append(scores)
+        lists_per_member.append(top_k(scores, columns, n))
+    n_users, m = len(histories), len(members)
+    keys_per_user = []
+    for u in range(n_users):
+        keys_per_user.append(np.unique(np.concatenate([lists[u].items for lists in lists_per_member])))
+    counts = np.array([len(k) for k in keys_per_user], dtype=np.int64)
+    user_rows = np.repeat(np.arange(n_users), counts)
+    items = np.concatenate([np.zeros(0, np.int64), *keys_per_user])
+    scores_out = np.empty((len(items), m))
+    ranks_out = np.full((len(items), m), np.nan)
+    lengths = np.zeros((n_users, m), dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    for j, (scores, lists) in enumerate(zip(full_scores, lists_per_member, strict=True)):
+        column = scores[user_rows, items].astype(np.float64)
+        scores_out[:, j] = np.where(np.isneginf(column), np.nan, column)
+        for u, ranked in enumerate(lists):
+            lengths[u, j] = len(ranked)
+            positions = starts[u] + np.searchsorted(keys_per_user[u], ranked.items)
+            ranks_out[positions, j] = np.arange(1, len(ranked) + 1)
+    return CandidateBatch(user_rows + offset, items, scores_out, ranks_out, lengths, tuple(members))
+
+
+def _concat(parts: list[CandidateBatch], sources: tuple[str, ...], n_users: int) -> CandidateBatch:
+    m = len(sources)
+    if not parts:
+        return CandidateBatch(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, m)), np.zeros((0, m)),
+                              np.zeros((n_users, m), np.int64), sources)
+    return CandidateBatch(
+        np.concatenate([p.user_rows for p in parts]),
+        np.concatenate([p.items for p in parts]),
+        np.concatenate([p.scores for p in parts]),
+        np.concatenate([p.ranks for p in parts]),
+        np.concatenate([p.lengths for p in parts]),
+        sources,
+    )
+
+
+def _common_catalogue(members: Mapping[str, Recommender]) -> int:
+    sizes = {name: model.n_items_ for name, model in members.items()}
+    if len(set(sizes.values())) != 1:
+        raise FusionError(f"member models were trained on different catalogues: {sizes}")
+    return next(iter(sizes.values()))

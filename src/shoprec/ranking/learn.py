@@ -1,0 +1,240 @@
+"""Learning the fusion methods on a validation split, never on test.
+
+`prepare_validation` carves a validation split out of the data it is given (the train side of
+an evaluation split, or all stored data for a bundle) with the same protocol, fits clones of
+the member models on its train side, and gathers and labels the validation users' candidates.
+`learn_fusions` then, for each method, learns what it needs there (weights by coordinate
+ascent; the LambdaMART ranker on candidate features, labelled by the events that followed),
+measures every method and every member on the same validation users, and builds fusion
+entries over the members fitted on all the data.
+
+Validation NDCG of a learned method (weighted, ltr) is measured out of fold: the validation
+users are split in two, each half scored by what was learned on the other, so that choosing
+the default model does not favour a method for fitting its own validation data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from shoprec import progress
+from shoprec.data import schema as S
+from shoprec.data.dataset import Dataset
+from shoprec.data.history import Histories
+from shoprec.evaluation.runner import DEFAULT_TARGET_EVENT_TYPES, EvaluationTask, build_task
+from shoprec.evaluation.splits import validation_split
+from shoprec.features.items import ItemFeatures
+from shoprec.models.base import Recommender, event_type_codes
+from shoprec.models.registry import create
+from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES, CandidateBatch, generate
+from shoprec.ranking.fused import ALL_METHODS, LTR, FusionRecommender
+from shoprec.ranking.ltr import DEFAULT_GRADE, GRADE_OF_EVENT, LearnedRanker, RankerSettings
+from shoprec.ranking.ltr_features import build_features, feature_names
+from shoprec.ranking.weights import LabelledBatch, learn_weights, ndcg_of_scores
+
+VALIDATION_K = 10
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Validation users, their labelled candidates from members fitted on the validation train side."""
+
+    split_info: dict[str, Any]
+    dataset: Dataset  # the validation split's train side
+    task: EvaluationTask
+    batch: CandidateBatch
+    labelled: LabelledBatch
+    grades: np.ndarray  # (N,) 0 = not used next, else GRADE_OF_EVENT / DEFAULT_GRADE
+    member_seconds: dict[str, float]
+
+
+@dataclass
+class FusionLearning:
+    """Fitted fusion entries by method, and what was learned and measured on validation."""
+
+    fusions: dict[str, FusionRecommender]
+    validation: dict[str, float]  # model or fusion:<method> -> validation NDCG@10
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)  # method -> learned weights
+    importances: dict[str, float] = field(default_factory=dict)  # ltr feature -> share of gain
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def best(self) -> str:
+        """The model or fusion entry with the highest validation NDCG (ties: the first listed)."""
+        finite = {name: v for name, v in self.validation.items() if v == v}
+        return max(finite, key=lambda name: finite[name]) if finite else next(iter(self.validation))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"validation_ndcg@10": self.validation, "weights": self.weights, "ltr_importances": self.importances,
+                "info": self.info}
+
+
+def fit_members(settings: Mapping[str, Mapping[str, Any]], dataset: Dataset) -> dict[str, Recommender]:
+    """Member models created from (name -> hyperparameters) and fitted on `dataset`."""
+    return {name: create(name, **params).fit(dataset) for name, params in settings.items()}
+
+
+def prepare_validation(member_settings: Mapping[str, Mapping[str, Any]], dataset: Dataset, *,
+                       protocol: str = "temporal", options: Mapping[str, Any] | None = None,
+                       targets: Collection[str] | None = None, exclude_seen: bool = True,
+                       n_candidates: int = DEFAULT_N_CANDIDATES) -> Validation:
+    """Carve validation from `dataset`, fit the members there, gather and label the candidates."""
+    split = validation_split(dataset, protocol, **dict(options or {}))
+    members: dict[str, Recommender] = {}
+    seconds: dict[str, float] = {}
+    with progress.task("fusion: fitting members on validation", total=len(member_settings)) as bar:
+        for name, params in member_settings.items():
+            started = time.perf_counter()
+            members[name] = create(name, **params).fit(split.train)
+            seconds[name] = time.perf_counter() - started
+            bar.advance()
+    target_types = tuple(targets) if targets else DEFAULT_TARGET_EVENT_TYPES
+    task = build_task(split, target_types, exclude_seen)
+    batch = generate(members, task.histories, n_candidates, exclude=task.exclude)
+    labelled = LabelledBatch.label(batch, task.relevant)
+    grades = _grades(split.test, task.users, batch, target_types)
+    info = {**split.info, "n_validation_users": len(task.users), "n_candidates": n_candidates,
+            "candidates_per_user": round(len(batch.items) / max(batch.n_users, 1), 1),
+            "relevant_in_candidates": round(float(labelled.relevant.sum() / max(labelled.n_relevant.sum(), 1)), 4)}
+    return Validation(info, split.train, task, batch, labelled, grades, seconds)
+
+
+def learn_fusions(methods: Sequence[str], members: Mapping[str, Recommender], dataset: Dataset, validation: Validation,
+                  *, template: FusionRecommender | None = None, ranker_settings: RankerSettings | None = None,
+                  seed: int = 42) -> FusionLearning:
+    """Fusion entries for `methods` over `members` (fitted on `dataset`), learned on `validation`."""
+    unknown = [m for m in methods if m not in ALL_METHODS]
+    if unknown:
+        raise ValueError(f"unknown fusion method {unknown[0]!r}; expected {', '.join(ALL_METHODS)}")
+    params = {**(template.get_params() if template else {}), "members": list(validation.batch.sources)}
+    now = validation.task.request_times
+    histories = validation.task.histories
+    labelled, batch = validation.labelled, validation.batch
+    result = FusionLearning(fusions={}, validation={})
+    for j, name in enumerate(batch.sources):
+        own = np.where(np.isnan(batch.scores[:, j]), -np.inf, batch.scores[:, j])
+        result.validation[name] = ndcg_of_scores(labelled, own, VALIDATION_K)
+    folds = _folds(batch.n_users, seed)
+    for method in progress.track(methods, description="fusion: learning methods"):
+        probe = FusionRecommender(**{**params, "method": method})
+        key = f"fusion:{method}"
+        if method == "weighted":
+            best_norm, weights, _ = _learn_weighted(labelled, probe)
+            probe.normalisation = best_norm
+            result.weights[method] = weights
+            result.validation[key] = _out_of_fold(labelled, folds, partial(_weighted_scores, probe, batch, histories, now, best_norm))
+            fitted = FusionRecommender(**{**probe.get_params(), "members": params["members"]}).install(
+                members, dataset, weights=weights, validation={"ndcg@10": result.validation[key]})
+        elif method == LTR:
+            features, standardiser = build_features(batch, histories, _item_features(validation), now, probe.country)
+            names = feature_names(batch.sources)
+            ranker = LearnedRanker.fit(features, validation.grades, _group_sizes(batch), names, ranker_settings)
+            result.importances = ranker.importances()
+            result.validation[key] = _out_of_fold(labelled, folds, partial(
+                _ltr_scores, features=features, grades=validation.grades, names=names, settings=ranker_settings, batch=batch),
+                rows_based=True)
+            fitted = probe.install(members, dataset, ranker=ranker, standardiser=standardiser,
+                                   validation={"ndcg@10": result.validation[key]})
+        else:
+            probe.fusion_weights_ = None
+            scores, _, tiebreak = probe.score_batch(batch, histories, now)
+            result.validation[key] = ndcg_of_scores(labelled, scores, VALIDATION_K, tiebreak)
+            fitted = FusionRecommender(**probe.get_params()).install(members, dataset, validation={"ndcg@10": result.validation[key]})
+        result.fusions[method] = fitted
+    result.info = {**validation.split_info, "member_seconds_on_validation": validation.member_seconds,
+                   "ltr_out_of_fold": True, "weighted_out_of_fold": True}
+    return result
+
+
+# --------------------------------------------------------------------- helpers
+def _grades(test: Dataset, users: np.ndarray, batch: CandidateBatch, targets: Collection[str]) -> np.ndarray:
+    """Each candidate's label: the strongest target event the user had on it in validation, 0 if none."""
+    grade_of_code = np.zeros(len(S.EVENT_TYPES), dtype=np.int64)
+    for name in targets:
+        grade_of_code[S.EVENT_TYPE_CODE[name]] = GRADE_OF_EVENT.get(name, DEFAULT_GRADE)
+    is_target = np.isin(test.event_types, event_type_codes(targets))
+    row_of_user = np.full(test.n_users, -1, dtype=np.int64)
+    row_of_user[users] = np.arange(len(users))
+    rows = row_of_user[test.event_users[is_target]]
+    keep = rows >= 0
+    width = max(test.n_items, 1)
+    keys = rows[keep] * width + test.event_items[is_target][keep]
+    grade = grade_of_code[test.event_types[is_target][keep]]
+    order = np.lexsort((grade, keys))
+    keys, grade = keys[order], grade[order]
+    last = np.ones(len(keys), dtype=bool)
+    last[:-1] = keys[1:] != keys[:-1]  # the strongest grade of each pair sorts last
+    keys, grade = keys[last], grade[last]
+    wanted = batch.user_rows * width + batch.items
+    position = np.clip(np.searchsorted(keys, wanted), 0, max(len(keys) - 1, 0))
+    found = (keys[position] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
+    return np.where(found, grade[position] if len(keys) else 0, 0).astype(np.int64)
+
+
+def _item_features(validation: Validation) -> ItemFeatures:
+    return ItemFeatures.from_dataset(validation.dataset)
+
+
+def _group_sizes(batch: CandidateBatch) -> np.ndarray:
+    return np.diff(batch.bounds()).astype(np.int64)
+
+
+def _folds(n_users: int, seed: int) -> np.ndarray:
+    """A fold (0 or 1) per validation user, balanced and seeded."""
+    rng = np.random.default_rng(seed)
+    folds = np.zeros(n_users, dtype=np.int64)
+    folds[rng.permutation(n_users)[: n_users // 2]] = 1
+    return folds
+
+
+def _learn_weighted(labelled: LabelledBatch, probe: FusionRecommender) -> tuple[str, dict[str, float], float]:
+    """The better of min-max and z-score normalisation, with its weights and validation NDCG."""
+    trials = {norm: learn_weights(labelled, norm, VALIDATION_K) for norm in ("minmax", "zscore")}
+    norm = max(trials, key=lambda n: trials[n][1])
+    return norm, trials[norm][0], trials[norm][1]
+
+
+def _weighted_scores(probe: FusionRecommender, batch: CandidateBatch, histories: Histories, now: np.ndarray,
+                     normalisation: str, part: LabelledBatch) -> np.ndarray:
+    """Scores of the whole batch with weights learned on `part` of it."""
+    probe.fusion_weights_ = learn_weights(part, normalisation, VALIDATION_K)[0]
+    return probe.score_batch(batch, histories, now)[0]
+
+
+def _ltr_scores(part_rows: np.ndarray, features: np.ndarray, grades: np.ndarray, names: list[str],
+                settings: RankerSettings | None, batch: CandidateBatch) -> np.ndarray:
+    sizes = _group_sizes(batch)
+    users = np.unique(batch.user_rows[part_rows])
+    ranker = LearnedRanker.fit(features[part_rows], grades[part_rows], sizes[users], names, settings)
+    return ranker.predict(features)
+
+
+def _out_of_fold(labelled: LabelledBatch, folds: np.ndarray, learn_and_score: Callable[[Any], np.ndarray],
+                 rows_based: bool = False) -> float:
+    """NDCG where each fold's users are scored by what was learned on the other fold."""
+    batch = labelled.batch
+    scores = np.zeros(len(batch.items))
+    fold_of_row = folds[batch.user_rows]
+    for fold in (0, 1):
+        train_rows = np.flatnonzero(fold_of_row != fold)
+        if rows_based:
+            fold_scores = learn_and_score(train_rows)
+        else:
+            fold_scores = learn_and_score(_sub_batch(labelled, folds != fold))
+        scores[fold_of_row == fold] = fold_scores[fold_of_row == fold]
+    return ndcg_of_scores(labelled, scores, VALIDATION_K)
+
+
+def _sub_batch(labelled: LabelledBatch, keep_users: np.ndarray) -> LabelledBatch:
+    """The labelled batch restricted to some users (renumbered 0..)."""
+    batch = labelled.batch
+    rows = keep_users[batch.user_rows]
+    new_row = np.cumsum(keep_users) - 1
+    sub = CandidateBatch(new_row[batch.user_rows[rows]], batch.items[rows], batch.scores[rows], batch.ranks[rows],
+                         batch.lengths[keep_users], batch.sources)
+    return LabelledBatch(sub, labelled.relevant[rows], labelled.n_relevant[keep_users])
