@@ -23,6 +23,8 @@ from shoprec.data.idmap import IdMap
 from shoprec.errors import ShoprecError
 from shoprec.models.base import Recommender
 from shoprec.models.registry import load_model
+from shoprec.ranking.cold_start import ContextPopularity
+from shoprec.ranking.fused import FusionRecommender
 
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
@@ -63,14 +65,14 @@ def write_bundle(workspace: Path, models: dict[str, Recommender], dataset: Datas
     path = bundles_dir(workspace) / version
     (path / "models").mkdir(parents=True)
     for name, model in models.items():
-        model.save(path / "models" / name)
+        model.save(path / "models" / model_folder(name))
     (path / "items.json").write_text(json.dumps(dataset.item_ids.to_list()), encoding="utf-8")
     manifest = {
         "format_version": FORMAT_VERSION,
         "version": version,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "default_model": default_model or next(iter(models)),
-        "models": {name: {"class": type(m).__name__, "params": m.get_params(),
+        "models": {name: {"class": type(m).__name__, "params": m.get_params(), "folder": model_folder(name),
                           "train_seconds": (train_seconds or {}).get(name)} for name, m in models.items()},
         "data": {**dataset.summary(), **(data_snapshot or {})},
         "weights": {"event_weights": dataset.weights.event_weights, "half_life_days": dataset.weights.half_life_days},
@@ -111,11 +113,31 @@ def load_bundle(path: Path) -> Bundle:
         raise ShoprecError(f"{path}: damaged bundle: {exc}") from exc
     if manifest.get("format_version") != FORMAT_VERSION:
         raise ShoprecError(f"{manifest_path}: format_version must be {FORMAT_VERSION}, got {manifest.get('format_version')}")
-    models = {name: load_model(Path(path) / "models" / name) for name in manifest["models"]}
+    models: dict[str, Recommender] = {}
+    try:
+        for name, entry in manifest["models"].items():
+            models[name] = _load_entry(Path(path) / "models" / entry.get("folder", name), entry)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ShoprecError(f"{path}: damaged bundle: {exc}") from exc
+    for model in models.values():
+        if isinstance(model, FusionRecommender):
+            model.attach(models)
     for name, model in models.items():
         if model.n_items_ != len(item_ids):
             raise ShoprecError(f"{path}: model {name} scores {model.n_items_} items but the bundle lists {len(item_ids)}")
     return Bundle(Path(path), manifest, item_ids, models)
+
+
+def model_folder(name: str) -> str:
+    """The folder of a model inside a bundle: its name, with ':' (fusion:ltr) made file-system safe."""
+    return name.replace(":", "-")
+
+
+def _load_entry(directory: Path, entry: dict[str, Any]) -> Recommender:
+    # Bundle entries that are not registry models: fusion entries and the cold-start popularity.
+    special: dict[str, type[Recommender]] = {cls.__name__: cls for cls in (FusionRecommender, ContextPopularity)}
+    cls = special.get(str(entry.get("class")))
+    return cls.load(directory) if cls is not None else load_model(directory)
 
 
 def load_current(workspace: Path) -> Bundle:

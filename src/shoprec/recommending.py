@@ -77,8 +77,7 @@ def recommend_for_user(store: Store, bundle: Bundle, user_id: str, k: int = 10, 
         raise ConfigError(f"k must be between 1 and 1000, got {k}")
     histories = history_of(store, bundle, user_id)
     if extra_items:
-        latest = int(histories.timestamps.max()) if len(histories.timestamps) else int(pd.Timestamp.now(tz="UTC").value // 1_000_000)
-        histories = _append(histories, history_from_items(bundle, extra_items, latest + 1000 * (len(extra_items) + 1)))
+        histories = append_views(bundle, histories, extra_items)
     exclude = seen_items(histories) if exclude_seen else None
     ranked = bundle.models[name].recommend(histories, k, exclude=exclude)[0]
     catalogue = store.items().set_index(S.ITEM_ID)
@@ -88,6 +87,12 @@ def recommend_for_user(store: Store, bundle: Bundle, user_id: str, k: int = 10, 
         Recommendation(str(item_id), float(score), _text(rows[S.TITLE].iloc[i]), _text(rows[S.CATEGORY].iloc[i]))
         for i, (item_id, score) in enumerate(zip(ids, ranked.scores))
     ]
+
+
+def append_views(bundle: Bundle, history: Histories, item_ids: list[str]) -> Histories:
+    """A one-user history with views of `item_ids` added after its latest event (a second apart)."""
+    latest = int(history.timestamps.max()) if len(history.timestamps) else int(pd.Timestamp.now(tz="UTC").value // 1_000_000)
+    return _append(history, history_from_items(bundle, item_ids, latest + 1000 * (len(item_ids) + 1)))
 
 
 def _append(first: Histories, second: Histories) -> Histories:

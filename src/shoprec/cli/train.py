@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from shoprec.bundle import write_bundle
-from shoprec.cli import split_flags, split_options, tuning_flags, workspace_option
+from shoprec.cli import fusion_flags, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.options import parse_list, parse_pairs
 from shoprec.data.dataset import Dataset
 from shoprec.data.store import load_events_dataset
@@ -24,6 +24,11 @@ from shoprec.errors import ConfigError
 from shoprec.evaluation.tuning import load_tuning, parse_metric, tune_models
 from shoprec.models.base import Recommender
 from shoprec.models.registry import MODELS, create
+from shoprec.ranking.cold_start import ContextPopularity
+from shoprec.ranking.engine import CONTEXT_POPULARITY
+from shoprec.ranking.fused import fusion_name
+from shoprec.ranking.plan import choose_members, parse_methods
+from shoprec.ranking.plan import learn as learn_fusion
 
 
 def build_models(names: str, params: tuple[str, ...]) -> dict[str, Recommender]:
@@ -82,22 +87,30 @@ def _value(raw: str) -> object:
 @click.option("--tune", is_flag=True, help="First choose each model's key hyperparameters on a validation split of the stored data (split flags below).")
 @click.option("--params-from", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Use the tuned values in this file (written by 'shoprec tune').")
 @tuning_flags
+@fusion_flags
 @split_flags
 @click.option("--json", "as_json", is_flag=True, help="Print the bundle summary as JSON.")
 def command(workspace: Path, model_names: str, params: tuple[str, ...], default_model: str | None, tune: bool,
-            params_from: Path | None, metric: str, max_trials: int | None, split: str, test_fraction: float | None,
-            cutoff: str | None, last_n: int, ratio: float, by: str, seed: int, as_json: bool) -> None:
+            params_from: Path | None, metric: str, max_trials: int | None, fusion: str, fusion_members: str | None,
+            n_candidates: int, split: str, test_fraction: float | None, cutoff: str | None, last_n: int, ratio: float,
+            by: str, seed: int, as_json: bool) -> None:
     """Fit the chosen models on all stored data and write a new current bundle.
 
-    The split flags matter only with --tune: they say how the validation split is carved from
-    the stored data (by default its last 20% of events in time order).
+    With two or more models, fusion entries (fusion:average ... fusion:ltr) are learned on a
+    validation split carved from the stored data, and the bundle's default model is the model
+    or fusion entry with the best validation NDCG@10 (unless --default-model names one). The
+    split flags say how that validation split (and the one --tune uses) is carved: by default
+    the last 20% of events in time order.
     """
     if tune and params_from is not None:
         raise ConfigError("--tune and --params-from both choose hyperparameters: give one of them")
     settings = model_settings(model_names, params)
     models = {name: create(name, **given) for name, given in settings.items()}  # checks names and values early
-    if default_model is not None and default_model not in models:
-        raise ConfigError(f"--default-model {default_model} is not among the trained models: {', '.join(models)}")
+    methods = parse_methods(fusion)
+    members = choose_members(list(settings), fusion_members) if methods else []
+    entries = [*models, *(fusion_name(m) for m in methods)] if len(members) >= 2 else list(models)
+    if default_model is not None and default_model not in entries:
+        raise ConfigError(f"--default-model {default_model} is not among the trained models: {', '.join(entries)}")
     dataset, store_version = load_events_dataset(workspace)
     snapshot = {"store_manifest_version": store_version}
     tuning: dict[str, Any] = {}
@@ -112,17 +125,36 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], default_
         started = time.perf_counter()
         model.fit(dataset)
         seconds[name] = time.perf_counter() - started
+    metrics: dict[str, Any] = {"tuning": tuning} if tuning else {}
+    bundle_models: dict[str, Recommender] = dict(models)
+    started = time.perf_counter()
+    bundle_models[CONTEXT_POPULARITY] = ContextPopularity().fit(dataset)  # what shoppers with no history get
+    seconds[CONTEXT_POPULARITY] = time.perf_counter() - started
     preferred = default_model or ("popularity" if "popularity" in models else next(iter(models)))
-    path = write_bundle(workspace, models, dataset, default_model=preferred, train_seconds=seconds, data_snapshot=snapshot,
-                        metrics={"tuning": tuning} if tuning else None)
+    if len(members) >= 2:
+        options = split_options(split, test_fraction, cutoff, last_n, ratio, by, seed)
+        learning, fusion_seconds = learn_fusion(methods, settings, {name: models[name] for name in members}, dataset,
+                                                split, options, n_candidates=n_candidates)
+        for method, entry in learning.fusions.items():
+            bundle_models[fusion_name(method)] = entry
+            seconds[fusion_name(method)] = fusion_seconds
+        metrics["fusion"] = {**learning.to_dict(), "members": members, "best_on_validation": learning.best()}
+        preferred = default_model or learning.best()
+    path = write_bundle(workspace, bundle_models, dataset, default_model=preferred, train_seconds=seconds,
+                        data_snapshot=snapshot, metrics=metrics or None)
     summary = {"bundle": str(path), "default_model": preferred, "data": dataset.summary(),
                "train_seconds": {k: round(v, 3) for k, v in seconds.items()},
                "params": {name: settings[name] for name in models}}
+    if "fusion" in metrics:
+        summary["validation_ndcg@10"] = metrics["fusion"]["validation_ndcg@10"]
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
-        click.echo(f"trained {', '.join(models)} on {dataset.n_events:,} events, {dataset.n_users:,} users, {dataset.n_items:,} items")
+        click.echo(f"trained {', '.join(bundle_models)} on {dataset.n_events:,} events, {dataset.n_users:,} users, {dataset.n_items:,} items")
+        validation = metrics.get("fusion", {}).get("validation_ndcg@10", {})
         for name, s in seconds.items():
-            chosen = ", ".join(f"{k}={v}" for k, v in settings[name].items())
-            click.echo(f"  {name:<14} {s:8.2f} s  {chosen}")
+            chosen = ", ".join(f"{k}={v}" for k, v in settings.get(name, {}).items())
+            measured = f"  validation ndcg@10 {validation[name]:.4f}" if name in validation else ""
+            click.echo(f"  {name:<16} {s:8.2f} s{measured}  {chosen}")
+        click.echo(f"default model: {preferred}")
         click.echo(f"bundle: {path}")

@@ -37,6 +37,9 @@ class RankerSettings:
     early_stopping_rounds: int = 30
     holdout_fraction: float = 0.2
     seed: int = 42
+    # Training rows per user: every labelled candidate plus a random sample of the others, this
+    # many at most. LambdaMART's cost grows with the square of a group's size.
+    max_rows_per_user: int = 100
 
 
 class LearnedRanker:
@@ -53,6 +56,8 @@ class LearnedRanker:
         """Fit on query groups (one per user, rows contiguous); a random share of the groups is held
         out to stop boosting early. Groups without any positive label teach nothing and are dropped."""
         settings = settings or RankerSettings()
+        keep, group_sizes = _sample_rows(labels, group_sizes, settings.max_rows_per_user, settings.seed)
+        features, labels = features[keep], labels[keep]
         bounds = np.concatenate([[0], np.cumsum(group_sizes)]).astype(np.int64)
         useful = np.array([labels[bounds[g]:bounds[g + 1]].max(initial=0) > 0 for g in range(len(group_sizes))], dtype=bool)
         if useful.sum() < 2:
@@ -123,3 +128,24 @@ class LearnedRanker:
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
         booster = lgb.Booster(model_file=str(directory / MODEL_FILE))
         return cls(booster, list(meta["feature_names"]), booster.current_iteration())
+
+
+def _sample_rows(labels: np.ndarray, group_sizes: np.ndarray, limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to train on: per group every positive and a uniform random sample of the negatives, `limit`
+    rows at most. Uniform, not "hardest": keeping only the negatives the members rank best would teach
+    the ranker that a worse member rank means relevance (the positives are spread over all ranks)."""
+    rng = np.random.default_rng(seed)
+    keep = np.zeros(len(labels), dtype=bool)
+    sizes = []
+    start = 0
+    for size in group_sizes:
+        rows = np.arange(start, start + size)
+        positive = rows[labels[rows] > 0]
+        negative = rows[labels[rows] <= 0]
+        room = max(limit - len(positive), 0)
+        chosen = rng.choice(negative, size=min(room, len(negative)), replace=False) if len(negative) else negative
+        keep[positive] = True
+        keep[chosen] = True
+        sizes.append(len(positive) + len(chosen))
+        start += size
+    return keep, np.array(sizes, dtype=np.int64)

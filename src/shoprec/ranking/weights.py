@@ -43,7 +43,8 @@ def ndcg_of_scores(labelled: LabelledBatch, scores: np.ndarray, k: int = 10, tie
     """Mean NDCG@k over the batch's users when each user's candidates are ranked by `scores`
     (ties by `tiebreak` descending, then by the lower item index)."""
     batch = labelled.batch
-    keys = [batch.items, -scores, batch.user_rows] if tiebreak is None else [batch.items, -tiebreak, -scores, batch.user_rows]
+    # A user's rows are sorted by item (see `generate`), and lexsort is stable: the lower item wins ties.
+    keys = [-scores, batch.user_rows] if tiebreak is None else [-tiebreak, -scores, batch.user_rows]
     order = np.lexsort(keys)
     users = batch.user_rows[order]
     starts = np.searchsorted(users, np.arange(batch.n_users))

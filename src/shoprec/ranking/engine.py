@@ -1,0 +1,244 @@
+"""RecommendationEngine: the answer a shop shows, from the current bundle and the store as it is now.
+
+One request runs: the shopper's history read from the store (real time: an event posted a
+moment ago counts) -> the bundle's default model (a fusion entry or a single model) over the
+items that may be shown (listed, in stock, matching the filters, not excluded) -> diversity ->
+explanations. A fallback chain fills any list the personal stage leaves short, so no request
+gets an empty or short list while eligible items exist:
+
+    personal -> item-to-item from the last item -> popular in the shopper's categories -> popular
+
+"popular" is context-aware (`ContextPopularity`: recent, by daypart and weekday/weekend), and is
+all a shopper with no history gets. The service and `shoprec recommend` both call this class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shoprec.bundle import Bundle, load_current
+from shoprec.data import schema as S
+from shoprec.data.history import Histories
+from shoprec.data.store import Store
+from shoprec.errors import ConfigError, ShoprecError
+from shoprec.models.base import Recommender
+from shoprec.ranking.catalogue import Catalogue
+from shoprec.ranking.cold_start import ContextPopularity
+from shoprec.ranking.explain import Explainer, Reason, model_reasons
+from shoprec.ranking.filters import ItemFilters
+from shoprec.ranking.fused import FusionRecommender
+from shoprec.ranking.rules import RuleSettings, diversify, excluded
+from shoprec.recommending import append_views, history_of
+
+MAX_K = 1000
+CONTEXT_POPULARITY = "context_popularity"
+# Item-to-item models, best first: the fallback's and the explanations' notion of "similar".
+SIMILARITY_PREFERENCE = ("itemknn", "itemknn_bm25", "ease", "content", "ials", "puresvd", "bpr", "two_tower")
+STAGES = ("personal", "item-to-item", "popular-in-your-categories", "popular")
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One item to show, with the catalogue fields a page needs and why it is there."""
+
+    item_id: str
+    score: float
+    title: str | None
+    category: str | None
+    brand: str | None
+    price: float | None
+    source: str  # the stage of the fallback chain that chose it (STAGES)
+    reasons: list[Reason] = field(default_factory=list)
+
+
+class RecommendationEngine:
+    """Recommendations, similar items and "because you viewed" for one bundle over one store."""
+
+    def __init__(self, store: Store, bundle: Bundle, rules: RuleSettings | None = None) -> None:
+        self.store = store
+        self.bundle = bundle
+        self.rules = rules or RuleSettings()
+        self.catalogue = Catalogue.build(store.items(), bundle.item_ids)
+        popularity = bundle.models.get(CONTEXT_POPULARITY)
+        self.popularity = popularity if isinstance(popularity, ContextPopularity) else None
+        self.similarity_name = next((n for n in SIMILARITY_PREFERENCE if n in bundle.models), None)
+        self.similarity = bundle.models.get(self.similarity_name) if self.similarity_name else None
+
+    @classmethod
+    def open(cls, workspace: Path, store: Store, bundle: Bundle | None = None,
+             rules: RuleSettings | None = None) -> RecommendationEngine:
+        """An engine over `bundle` (default: the workspace's current bundle)."""
+        return cls(store, bundle or load_current(workspace), rules)
+
+    def refresh_catalogue(self) -> None:
+        """Re-read the store's items: new prices and stock, deleted items (never recommended again)."""
+        self.catalogue = Catalogue.build(self.store.items(), self.bundle.item_ids)
+
+    # ----------------------------------------------------------------- requests
+    def recommend(self, user_id: str, k: int = 10, *, filters: ItemFilters | None = None, explain: bool = False,
+                  model: str | None = None, history_items: Sequence[str] | None = None,
+                  now_ms: int | None = None) -> list[Recommendation]:
+        """The top `k` for `user_id` (unknown users welcome), best first.
+
+        `history_items` are views appended to the stored history (a shopper the store does not
+        know, answered from a few item ids); `model` overrides the bundle's default model.
+        """
+        _check_k(k)
+        name = model or self.bundle.default_model
+        if name not in self.bundle.models:
+            raise ConfigError(f"model '{name}' is not in bundle {self.bundle.version}; it has {', '.join(self.bundle.models)}")
+        history = history_of(self.store, self.bundle, user_id)
+        if history_items:
+            history = append_views(self.bundle, history, list(history_items))
+        now = _now(history, now_ms)
+        allowed = self.catalogue.eligible(filters, self.rules.in_stock_only)
+        for items in excluded(history, self.rules.exclude_event_types):
+            allowed[items[items < len(allowed)]] = False
+        chosen: list[tuple[int, float, str, dict[str, float]]] = []
+        if len(history.items):
+            chosen += self._personal(self.bundle.models[name], name, history, k, allowed, now)
+        for stage, scores in self._fallbacks(history, now):
+            if len(chosen) >= k:
+                break
+            chosen += _fill(scores, allowed, {c[0] for c in chosen}, k - len(chosen), stage)
+        return self._answer(chosen[:k], history if explain else None)
+
+    def similar(self, item_id: str, k: int = 10, *, explain: bool = False) -> list[Recommendation]:
+        """Items like `item_id` (from the item-to-item model; popular items of its category fill in)."""
+        _check_k(k)
+        index = self.bundle.item_ids.index(str(item_id))
+        if index is None:
+            raise ShoprecError(f"item {item_id!r} is not in bundle {self.bundle.version} (added after training?)")
+        allowed = self.catalogue.eligible(None, self.rules.in_stock_only)
+        allowed[index] = False
+        single = _views(np.array([index]), 0)
+        chosen: list[tuple[int, float, str, dict[str, float]]] = []
+        if self.similarity is not None:
+            scores = self.similarity.score(single)[0]
+            chosen += _fill(scores, allowed, set(), k, "item-to-item", self.similarity_name)
+        same = self.catalogue.category_codes == self.catalogue.category_codes[index]
+        for stage, scores in (("popular-in-your-categories", np.where(same, self._popular(_clock()), -np.inf)),
+                              ("popular", self._popular(_clock()))):
+            if len(chosen) >= k:
+                break
+            chosen += _fill(scores, allowed, {c[0] for c in chosen}, k - len(chosen), stage)
+        return self._answer(chosen[:k], single if explain else None)
+
+    def because_you_viewed(self, user_id: str, k: int = 10) -> tuple[str | None, list[Recommendation]]:
+        """The shopper's most recent item still in the bundle, and items similar to it they have not had."""
+        history = history_of(self.store, self.bundle, user_id)
+        if not len(history.items):
+            return None, []
+        anchor = str(self.bundle.item_ids.id_of([int(history.items[np.argmax(history.timestamps)])])[0])
+        had = set(self.bundle.item_ids.id_of(np.unique(history.items)).tolist())
+        similar = [r for r in self.similar(anchor, min(MAX_K, k + len(had))) if r.item_id not in had]
+        return anchor, similar[:k]
+
+    # ----------------------------------------------------------------- stages
+    def _personal(self, model: Recommender, name: str, history: Histories, k: int, allowed: np.ndarray,
+                  now: int) -> list[tuple[int, float, str, dict[str, float]]]:
+        pool = k if self.rules.diversity == "none" else min(MAX_K, 3 * k)
+        if isinstance(model, FusionRecommender):
+            answer = model.rank(history, pool, allowed=allowed, now_ms=np.array([now]))[0]
+            ranked, parts = answer.ranked, answer.contributions
+        else:
+            ranked = model.recommend(history, pool, candidates=np.flatnonzero(allowed))[0]
+            parts = [{name: float(s)} for s in ranked.scores]
+        diverse = diversify(ranked, self.catalogue.category_codes, k, self.rules)
+        part_of = dict(zip(ranked.items.tolist(), parts, strict=True))
+        return [(int(i), float(s), "personal", part_of[int(i)]) for i, s in zip(diverse.items, diverse.scores, strict=True)]
+
+    def _fallbacks(self, history: Histories, now: int) -> list[tuple[str, np.ndarray]]:
+        """(stage, scores over items) for each fallback, in order."""
+        stages: list[tuple[str, np.ndarray]] = []
+        if len(history.items) and self.similarity is not None:
+            last = int(history.items[np.argmax(history.timestamps)])
+            if 0 <= last < self.similarity.n_items_:
+                stages.append(("item-to-item", self.similarity.score(_views(np.array([last]), now))[0]))
+        popular = self._popular(now)
+        if len(history.items):
+            codes = self.catalogue.category_codes[history.items[(history.items >= 0) & (history.items < len(self.catalogue))]]
+            mine = np.isin(self.catalogue.category_codes, codes[codes >= 0])
+            stages.append(("popular-in-your-categories", np.where(mine, popular, -np.inf)))
+        stages.append(("popular", popular))
+        return stages
+
+    def _popular(self, now: int) -> np.ndarray:
+        if self.popularity is not None:
+            return self.popularity.scores_at(now)
+        if "popularity" in self.bundle.models:
+            return self.bundle.models["popularity"].score(Histories.empty())[0]
+        return np.zeros(len(self.catalogue))  # ties: the lower item index first, still a full list
+
+    # ----------------------------------------------------------------- answers
+    def _answer(self, chosen: list[tuple[int, float, str, dict[str, float]]],
+                history: Histories | None) -> list[Recommendation]:
+        items = np.array([c[0] for c in chosen], dtype=np.int64)
+        sentences: list[list[Reason]] = [[] for _ in chosen]
+        if history is not None and len(items):
+            last_week = None if self.popularity is None else self.popularity.last_week_
+            sentences = Explainer(self.catalogue, self.similarity, self.similarity_name, last_week).sentences(history, items)
+        out = []
+        for (item, score, stage, parts), human in zip(chosen, sentences, strict=True):
+            reasons = [*human, *model_reasons(parts)] if history is not None else []
+            if history is not None and not reasons:
+                reasons = [Reason(CONTEXT_POPULARITY if stage == "popular" else None, 1.0, _STAGE_TEXT[stage])]
+            c = self.catalogue
+            out.append(Recommendation(
+                item_id=str(c.item_ids.id_of([item])[0]), score=round(float(score), 6),
+                title=_str(c.field(S.TITLE, item)), category=_str(c.field(S.CATEGORY, item)),
+                brand=_str(c.field(S.BRAND, item)), price=_float(c.field(S.PRICE, item)), source=stage, reasons=reasons))
+        return out
+
+
+_STAGE_TEXT = {
+    "personal": "picked for you",
+    "item-to-item": "similar to the item you looked at last",
+    "popular-in-your-categories": "popular in categories you shop",
+    "popular": "popular right now",
+}
+
+
+def _fill(scores: np.ndarray, allowed: np.ndarray, taken: set[int], n: int, stage: str,
+          model: str | None = None) -> list[tuple[int, float, str, dict[str, float]]]:
+    """The best `n` allowed, finite, not yet taken items of `scores` (ties: lower index)."""
+    usable = allowed.copy()
+    usable[list(taken)] = False
+    usable &= np.isfinite(scores)
+    pool = np.flatnonzero(usable)
+    order = pool[np.lexsort((pool, -scores[pool]))][:n]
+    return [(int(i), float(scores[i]), stage, {model: float(scores[i])} if model else {}) for i in order]
+
+
+def _views(items: np.ndarray, now: int) -> Histories:
+    return Histories(indptr=np.array([0, len(items)], dtype=np.int64), items=items.astype(np.int32),
+                     event_types=np.full(len(items), S.EVENT_TYPE_CODE[S.EventType.VIEW.value], dtype=np.int8),
+                     timestamps=np.full(len(items), now, dtype=np.int64), values=np.full(len(items), np.nan, dtype=np.float32))
+
+
+def _check_k(k: int) -> None:
+    if not 1 <= k <= MAX_K:
+        raise ConfigError(f"k must be between 1 and {MAX_K}, got {k}")
+
+
+def _clock() -> int:
+    return int(pd.Timestamp.now(tz="UTC").value // 1_000_000)
+
+
+def _now(history: Histories, now_ms: int | None) -> int:
+    """The request time: given, else the wall clock (never before the user's latest event)."""
+    now = _clock() if now_ms is None else int(now_ms)
+    return max(now, int(history.timestamps.max())) if len(history.timestamps) and now_ms is None else now
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
