@@ -46,6 +46,7 @@ def write_report(result: EvaluationResult, path: Path) -> None:
         bar_chart=_png(_bar_chart(result)),
         curve_chart=_png(_curve_chart(result)) if result.curves else None,
         labels=METRIC_LABELS,
+        fusion=_fusion_section(result.fusion) if result.fusion else None,
     )
     Path(path).write_text(html, encoding="utf-8")
 
@@ -135,6 +136,29 @@ def _curve_chart(result: EvaluationResult) -> Figure:
         ax.grid(alpha=0.3)
     axes[0].legend(frameon=False)
     return figure
+
+
+def _fusion_section(fusion: dict[str, Any]) -> dict[str, Any]:
+    """What fusion learned, formatted for the template (importances as a chart and a table)."""
+    importances = [(name, f"{share:.1%}") for name, share in fusion.get("ltr_importances", {}).items() if share > 0]
+    chart = None
+    if importances:
+        top = list(fusion["ltr_importances"].items())[:20][::-1]
+        figure = Figure(figsize=(7, 0.28 * len(top) + 0.8), layout="tight")
+        ax = figure.subplots()
+        ax.barh([name for name, _ in top], [share for _, share in top])
+        ax.set_xlabel("share of total gain")
+        ax.grid(axis="x", alpha=0.3)
+        chart = _png(figure)
+    return {
+        "members": fusion.get("members", []),
+        "best": fusion.get("best_on_validation"),
+        "validation_users": fusion.get("info", {}).get("n_validation_users", "?"),
+        "validation": [(name, _format(value)) for name, value in fusion.get("validation_ndcg@10", {}).items()],
+        "weights": [(method, [(n, f"{w:.3f}") for n, w in weights.items()]) for method, weights in fusion.get("weights", {}).items()],
+        "importances": importances,
+        "importance_chart": chart,
+    }
 
 
 def _or_zero(value: Any) -> float:

@@ -32,8 +32,8 @@ def context_features(now_ms: np.ndarray, country: str = DEFAULT_COUNTRY) -> dict
     until = np.clip((next_day - days).astype(np.int64), 0, 60) if len(holiday_days) else np.full(len(days), 60)
     return {
         "hour": stamps.hour.to_numpy(np.float64),
-        "weekday": stamps.weekday.to_numpy(np.float64),
-        "is_weekend": (stamps.weekday.to_numpy() >= 5).astype(np.float64),
+        "weekday": stamps.day_of_week.to_numpy(np.float64),
+        "is_weekend": (stamps.day_of_week.to_numpy() >= 5).astype(np.float64),
         "month": month.astype(np.float64),
         "season": ((month % 12) // 3).astype(np.float64),
         "is_holiday": np.isin(days, holiday_days).astype(np.float64),

@@ -59,7 +59,7 @@ class ContextPopularity(Recommender):
         items = dataset.event_items[inside]
         stamps = pd.to_datetime(dataset.timestamps[inside], unit="ms", utc=True)
         parts = daypart(stamps.hour.to_numpy())
-        weekend = (stamps.weekday.to_numpy() >= 5).astype(np.int64)
+        weekend = (stamps.day_of_week.to_numpy() >= 5).astype(np.int64)
         self.recent_ = np.bincount(items, weights=weight, minlength=n)
         self.by_daypart_ = np.zeros((n, N_DAYPARTS))
         np.add.at(self.by_daypart_, (items, parts), weight)

@@ -28,7 +28,7 @@ from shoprec.data import schema as S
 from shoprec.data.dataset import Dataset
 from shoprec.data.history import Histories
 from shoprec.evaluation.runner import DEFAULT_TARGET_EVENT_TYPES, EvaluationTask, build_task
-from shoprec.evaluation.splits import validation_split
+from shoprec.evaluation.splits import Split, validation_split
 from shoprec.features.items import ItemFeatures
 from shoprec.models.base import Recommender, event_type_codes
 from shoprec.models.registry import create
@@ -93,6 +93,14 @@ def prepare_validation(member_settings: Mapping[str, Mapping[str, Any]], dataset
             members[name] = create(name, **params).fit(split.train)
             seconds[name] = time.perf_counter() - started
             bar.advance()
+    return validation_from(split, members, targets=targets, exclude_seen=exclude_seen, n_candidates=n_candidates,
+                           member_seconds=seconds)
+
+
+def validation_from(split: Split, members: Mapping[str, Recommender], *, targets: Collection[str] | None = None,
+                    exclude_seen: bool = True, n_candidates: int = DEFAULT_N_CANDIDATES,
+                    member_seconds: Mapping[str, float] | None = None) -> Validation:
+    """Labelled candidates of a validation split's users from `members` fitted on `split.train`."""
     target_types = tuple(targets) if targets else DEFAULT_TARGET_EVENT_TYPES
     task = build_task(split, target_types, exclude_seen)
     batch = generate(members, task.histories, n_candidates, exclude=task.exclude)
@@ -101,7 +109,7 @@ def prepare_validation(member_settings: Mapping[str, Mapping[str, Any]], dataset
     info = {**split.info, "n_validation_users": len(task.users), "n_candidates": n_candidates,
             "candidates_per_user": round(len(batch.items) / max(batch.n_users, 1), 1),
             "relevant_in_candidates": round(float(labelled.relevant.sum() / max(labelled.n_relevant.sum(), 1)), 4)}
-    return Validation(info, split.train, task, batch, labelled, grades, seconds)
+    return Validation(info, split.train, task, batch, labelled, grades, dict(member_seconds or {}))
 
 
 def learn_fusions(methods: Sequence[str], members: Mapping[str, Recommender], dataset: Dataset, validation: Validation,

@@ -75,7 +75,7 @@ def build_features(batch: CandidateBatch, histories: Histories, items: ItemFeatu
         np.where(last != NO_TIME, (now - last) / MS_PER_DAY, np.nan),
         np.where(first != NO_TIME, (now - first) / MS_PER_DAY, np.nan),
         items.log_price[cand],
-        items.top_category[cand].astype(np.float64),
+        np.where(items.top_category[cand] >= 0, items.top_category[cand], np.nan),  # unknown: missing, not a category
     ]
     per_user = user_features(histories, items, now_ms)
     user_matrix = np.column_stack([per_user[name] for name in USER_FEATURES]) if len(histories) else np.zeros((0, len(USER_FEATURES)))
