@@ -1,0 +1,1 @@
+"""Product search: lexical (tantivy), semantic and hybrid retrieval over the catalogue."""
