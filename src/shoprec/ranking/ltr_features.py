@@ -50,9 +50,15 @@ class Standardiser:
 
     @classmethod
     def fit(cls, values: np.ndarray) -> Standardiser:
-        mean = np.nanmean(values, axis=0) if len(values) else np.zeros(values.shape[1])
-        std = np.nanstd(values, axis=0) if len(values) else np.ones(values.shape[1])
-        return cls(np.nan_to_num(mean), np.where(np.nan_to_num(std) > 0, np.nan_to_num(std), 1.0))
+        """Column means and deviations over the present (non-NaN) values; 0 and 1 for an empty column."""
+        present = ~np.isnan(values)
+        count = present.sum(axis=0)
+        filled = np.where(present, values, 0.0)
+        mean = np.divide(filled.sum(axis=0), count, out=np.zeros(values.shape[1]), where=count > 0)
+        var = np.divide((np.where(present, values - mean, 0.0) ** 2).sum(axis=0), count, out=np.zeros(values.shape[1]),
+                        where=count > 0)
+        std = np.sqrt(var)
+        return cls(mean, np.where(std > 0, std, 1.0))
 
     def apply(self, values: np.ndarray) -> np.ndarray:
         return (values - self.mean) / self.std

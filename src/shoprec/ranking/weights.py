@@ -4,8 +4,7 @@ The validation users' candidates are labelled once (which candidates they went o
 each trial re-weights the members' normalised scores, re-ranks every user's candidates in one
 vectorised sort and measures NDCG@k with the same formula as the evaluation runner
 (`accuracy_per_user`). Coordinate ascent (Metzler & Croft, 2007) moves one weight at a time
-over a small multiplicative grid and keeps a change only when it improves the metric, so the
-uniform start is kept unless the data says otherwise.
+over a small multiplicative grid and keeps a change only when it improves the metric.
 """
 
 from __future__ import annotations
@@ -19,7 +18,8 @@ from shoprec.evaluation.metrics import accuracy_per_user
 from shoprec.ranking.candidates import CandidateBatch
 from shoprec.ranking.fusion import Candidates, filled_normalised
 
-WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+WEIGHT_GRID = (0.0, 0.25, 0.5, 0.8, 1.25, 2.0, 4.0)  # multiples of a weight's current value
+ADD_BACK = (0.05, 0.1, 0.25, 0.5, 1.0)  # shares of the total weight tried for a member at zero
 
 
 @dataclass(frozen=True)
@@ -72,19 +72,27 @@ def normalised_matrix(batch: CandidateBatch, normalisation: str) -> np.ndarray:
 
 def learn_weights(labelled: LabelledBatch, normalisation: str = "minmax", k: int = 10,
                   grid: Sequence[float] = WEIGHT_GRID, rounds: int = 3) -> tuple[dict[str, float], float]:
-    """Weights (summing to 1) that maximise validation NDCG@k, and that NDCG."""
+    """Weights (summing to 1) that maximise validation NDCG@k, and that NDCG.
+
+    The ascent starts from the better of uniform weights and the best single member alone, so
+    the result is never worse on validation than either; a zero weight is tried back at small
+    shares of the total (`ADD_BACK`).
+    """
     matrix = normalised_matrix(labelled.batch, normalisation)
     m = matrix.shape[1]
-    weights = np.ones(m)
-    best = ndcg_of_scores(labelled, matrix @ weights, k)
+    starts = [np.ones(m), *np.eye(m)]
+    values = [ndcg_of_scores(labelled, matrix @ w, k) for w in starts]
+    best_start = int(np.nanargmax(values))
+    weights, best = starts[best_start].astype(np.float64), values[best_start]
     for _ in range(rounds):
         improved = False
         for j in range(m):
-            current = weights[j]
-            for factor in grid:
+            current, total = weights[j], weights.sum()
+            trials = [current * f for f in grid] if current > 0 else [total * f for f in ADD_BACK]
+            for value_j in trials:
                 trial = weights.copy()
-                trial[j] = factor * (current if current > 0 else 1.0)
-                if trial.sum() <= 0 or np.isclose(trial[j], current):
+                trial[j] = value_j
+                if trial.sum() <= 0 or np.isclose(value_j, current):
                     continue
                 value = ndcg_of_scores(labelled, matrix @ trial, k)
                 if value > best + 1e-9:
