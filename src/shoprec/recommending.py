@@ -1,13 +1,11 @@
-"""Answering one shopper from the current bundle and the store as it is now.
+"""A shopper's history as it is now, in a bundle's item indices: what every request scores from.
 
-The same path the service will take: read the user's history at request time, map it to the
-bundle's item indices, and call the model's `recommend`. A user with no history (or only items
-the bundle does not know) still gets an answer: the models define scores for empty histories.
+`history_of` reads the store (segments and live log, so an event posted a moment ago counts);
+`append_views` adds item ids given with the request (a shopper the store does not know). The
+recommendation engine (`shoprec.ranking.engine`) and personalised search both start here.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,17 +15,6 @@ from shoprec.data import schema as S
 from shoprec.data.history import Histories
 from shoprec.data.store import Store
 from shoprec.errors import ConfigError
-from shoprec.models.base import seen_items
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """One recommended item, with its external id and the catalogue fields a person wants to see."""
-
-    item_id: str
-    score: float
-    title: str | None
-    category: str | None
 
 
 def history_of(store: Store, bundle: Bundle, user_id: str) -> Histories:
@@ -61,32 +48,6 @@ def history_from_items(bundle: Bundle, item_ids: list[str], now_ms: int) -> Hist
         timestamps=now_ms - np.arange(n, 0, -1, dtype=np.int64) * 1000,  # one second apart, in the given order
         values=np.full(n, np.nan, dtype=np.float32),
     )
-
-
-def recommend_for_user(store: Store, bundle: Bundle, user_id: str, k: int = 10, model: str | None = None,
-                       exclude_seen: bool = True, extra_items: list[str] | None = None) -> list[Recommendation]:
-    """The top `k` items for `user_id` from `model` (the bundle's default when None).
-
-    `extra_items` are views to add after the stored history (a shopper unknown to the store can
-    be answered from a few item ids).
-    """
-    name = model or bundle.default_model
-    if name not in bundle.models:
-        raise ConfigError(f"model '{name}' is not in bundle {bundle.version}; it has {', '.join(bundle.models)}")
-    if not 1 <= k <= 1000:
-        raise ConfigError(f"k must be between 1 and 1000, got {k}")
-    histories = history_of(store, bundle, user_id)
-    if extra_items:
-        histories = append_views(bundle, histories, extra_items)
-    exclude = seen_items(histories) if exclude_seen else None
-    ranked = bundle.models[name].recommend(histories, k, exclude=exclude)[0]
-    catalogue = store.items().set_index(S.ITEM_ID)
-    ids = bundle.item_ids.id_of(ranked.items)
-    rows = catalogue.reindex(ids)
-    return [
-        Recommendation(str(item_id), float(score), _text(rows[S.TITLE].iloc[i]), _text(rows[S.CATEGORY].iloc[i]))
-        for i, (item_id, score) in enumerate(zip(ids, ranked.scores))
-    ]
 
 
 def append_views(bundle: Bundle, history: Histories, item_ids: list[str]) -> Histories:
