@@ -1,6 +1,7 @@
 """Context-aware popularity: what a shopper with no history is shown.
 
-Popularity counted over the most recent weeks (decayed, so this week's favourites lead), then
+Popularity counted over the most recent weeks (events weighted by type as in training, and decayed
+so this week's favourites lead), then
 scaled by how much of each item's traffic falls in the request's part of the day and kind of
 day (weekday or weekend): a breakfast item leads in the morning, a party item on Saturday
 night. Each affinity is smoothed towards 1 (an item with few events keeps its overall rank).
@@ -55,7 +56,9 @@ class ContextPopularity(Recommender):
         end = int(dataset.timestamps.max())
         age = (end - dataset.timestamps) / MS_PER_DAY
         inside = age <= self.window_days
-        weight = np.power(0.5, age[inside] / self.half_life_days)
+        # Each event counts with its type's weight (a purchase says more than a view), decayed by age.
+        type_weight = np.asarray(dataset.weights.weight_vector(), dtype=np.float64)[dataset.event_types[inside].astype(np.int64)]
+        weight = type_weight * np.power(0.5, age[inside] / self.half_life_days)
         items = dataset.event_items[inside]
         stamps = pd.to_datetime(dataset.timestamps[inside], unit="ms", utc=True)
         parts = daypart(stamps.hour.to_numpy())
