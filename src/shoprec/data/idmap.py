@@ -18,6 +18,9 @@ class IdMap:
         self._ids = pd.Index(np.asarray(list(ids) if not isinstance(ids, (np.ndarray, pd.Index)) else ids, dtype=object))
         if not self._ids.is_unique:
             raise ValueError("IdMap ids must be unique")
+        # Converted once: id_of runs on every answer, and to_numpy on a large index is not free.
+        self._array = self._ids.to_numpy()
+        self._array.flags.writeable = False
 
     @classmethod
     def from_values(cls, values: Iterable[str]) -> IdMap:
@@ -32,8 +35,8 @@ class IdMap:
 
     @property
     def ids(self) -> np.ndarray:
-        """External ids in index order."""
-        return self._ids.to_numpy()
+        """External ids in index order (read-only)."""
+        return self._array
 
     def index_of(self, external_ids: Iterable[str] | np.ndarray | pd.Series) -> np.ndarray:
         """Indices of the given ids; -1 where an id is unknown."""
@@ -47,7 +50,7 @@ class IdMap:
 
     def id_of(self, indices: Iterable[int] | np.ndarray) -> np.ndarray:
         """External ids of the given indices."""
-        return self._ids.to_numpy()[np.asarray(indices, dtype=np.int64)]
+        return self._array[np.asarray(indices, dtype=np.int64)]
 
     def extend(self, external_ids: Iterable[str]) -> IdMap:
         """A new map with unseen ids appended at the end (existing indices unchanged)."""

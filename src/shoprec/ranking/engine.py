@@ -14,7 +14,7 @@ all a shopper with no history gets. The service and `shoprec recommend` both cal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from shoprec.data import schema as S
 from shoprec.data.history import Histories
 from shoprec.data.store import Store
 from shoprec.errors import ConfigError, ShoprecError
-from shoprec.models.base import Recommender
+from shoprec.models.base import Recommender, top_k
 from shoprec.ranking.catalogue import Catalogue
 from shoprec.ranking.cold_start import ContextPopularity
 from shoprec.ranking.explain import Explainer, Reason, model_reasons
@@ -101,11 +101,12 @@ class RecommendationEngine:
             allowed[items[items < len(allowed)]] = False
         chosen: list[tuple[int, float, str, dict[str, float]]] = []
         if len(history.items):
-            chosen += self._personal(self.bundle.models[name], name, history, k, allowed, now)
-        for stage, scores in self._fallbacks(history, now):
-            if len(chosen) >= k:
-                break
-            chosen += _fill(scores, allowed, {c[0] for c in chosen}, k - len(chosen), stage)
+            chosen += self._personal(self.bundle.models[name], name, history, k, allowed, now, explain)
+        if len(chosen) < k:
+            for stage, scores in self._fallbacks(history, now):
+                chosen += _fill(scores, allowed, {c[0] for c in chosen}, k - len(chosen), stage)
+                if len(chosen) >= k:
+                    break
         return self._answer(chosen[:k], history if explain else None)
 
     def similar(self, item_id: str, k: int = 10, *, explain: bool = False) -> list[Recommendation]:
@@ -141,32 +142,33 @@ class RecommendationEngine:
 
     # ----------------------------------------------------------------- stages
     def _personal(self, model: Recommender, name: str, history: Histories, k: int, allowed: np.ndarray,
-                  now: int) -> list[tuple[int, float, str, dict[str, float]]]:
+                  now: int, explain: bool) -> list[tuple[int, float, str, dict[str, float]]]:
         pool = k if self.rules.diversity == "none" else min(MAX_K, 3 * k)
         if isinstance(model, FusionRecommender):
-            answer = model.rank(history, pool, allowed=allowed, now_ms=np.array([now]))[0]
+            answer = model.rank(history, pool, allowed=allowed, now_ms=np.array([now]), explain=explain)[0]
             ranked, parts = answer.ranked, answer.contributions
         else:
-            ranked = model.recommend(history, pool, candidates=np.flatnonzero(allowed))[0]
+            scores = model.score(history)[0].astype(np.float32)  # one row; masking it beats a candidate list
+            scores[~allowed] = -np.inf
+            scores[np.isnan(scores)] = -np.inf
+            ranked = top_k(scores[None, :], np.arange(len(scores)), pool)[0]
             parts = [{name: float(s)} for s in ranked.scores]
         diverse = diversify(ranked, self.catalogue.category_codes, k, self.rules)
-        part_of = dict(zip(ranked.items.tolist(), parts, strict=True))
-        return [(int(i), float(s), "personal", part_of[int(i)]) for i, s in zip(diverse.items, diverse.scores, strict=True)]
+        part_of = dict(zip(ranked.items.tolist(), parts, strict=True)) if parts else {}
+        return [(int(i), float(s), "personal", part_of.get(int(i), {})) for i, s in zip(diverse.items, diverse.scores, strict=True)]
 
-    def _fallbacks(self, history: Histories, now: int) -> list[tuple[str, np.ndarray]]:
-        """(stage, scores over items) for each fallback, in order."""
-        stages: list[tuple[str, np.ndarray]] = []
+    def _fallbacks(self, history: Histories, now: int) -> Iterator[tuple[str, np.ndarray]]:
+        """(stage, scores over items) for each fallback, in order; computed only when reached."""
         if len(history.items) and self.similarity is not None:
             last = int(history.items[np.argmax(history.timestamps)])
             if 0 <= last < self.similarity.n_items_:
-                stages.append(("item-to-item", self.similarity.score(_views(np.array([last]), now))[0]))
+                yield "item-to-item", self.similarity.score(_views(np.array([last]), now))[0]
         popular = self._popular(now)
         if len(history.items):
             codes = self.catalogue.category_codes[history.items[(history.items >= 0) & (history.items < len(self.catalogue))]]
             mine = np.isin(self.catalogue.category_codes, codes[codes >= 0])
-            stages.append(("popular-in-your-categories", np.where(mine, popular, -np.inf)))
-        stages.append(("popular", popular))
-        return stages
+            yield "popular-in-your-categories", np.where(mine, popular, -np.inf)
+        yield "popular", popular
 
     def _popular(self, now: int) -> np.ndarray:
         if self.popularity is not None:
@@ -183,14 +185,15 @@ class RecommendationEngine:
         if history is not None and len(items):
             last_week = None if self.popularity is None else self.popularity.last_week_
             sentences = Explainer(self.catalogue, self.similarity, self.similarity_name, last_week).sentences(history, items)
+        c = self.catalogue
+        ids = c.item_ids.id_of(items)
         out = []
-        for (item, score, stage, parts), human in zip(chosen, sentences, strict=True):
+        for (item, score, stage, parts), human, item_id in zip(chosen, sentences, ids, strict=True):
             reasons = [*human, *model_reasons(parts)] if history is not None else []
             if history is not None and not reasons:
                 reasons = [Reason(CONTEXT_POPULARITY if stage == "popular" else None, 1.0, _STAGE_TEXT[stage])]
-            c = self.catalogue
             out.append(Recommendation(
-                item_id=str(c.item_ids.id_of([item])[0]), score=round(float(score), 6),
+                item_id=str(item_id), score=round(float(score), 6),
                 title=_str(c.field(S.TITLE, item)), category=_str(c.field(S.CATEGORY, item)),
                 brand=_str(c.field(S.BRAND, item)), price=_float(c.field(S.PRICE, item)), source=stage, reasons=reasons))
         return out

@@ -150,15 +150,17 @@ class FusionRecommender(Recommender):
     def recommend(self, histories: Histories, k: int, *, exclude: Sequence[np.ndarray] | None = None,
                   candidates: np.ndarray | None = None, now_ms: np.ndarray | None = None) -> list[RankedList]:
         """The fused top `k` per history (see `Recommender.recommend`)."""
-        return [r.ranked for r in self.rank(histories, k, exclude=exclude, candidates=candidates, now_ms=now_ms)]
+        return [r.ranked for r in self.rank(histories, k, exclude=exclude, candidates=candidates, now_ms=now_ms,
+                                            explain=False)]
 
     def rank(self, histories: Histories, k: int, *, exclude: Sequence[np.ndarray] | None = None,
              candidates: np.ndarray | None = None, now_ms: np.ndarray | None = None,
-             allowed: np.ndarray | None = None) -> list[Ranked]:
+             allowed: np.ndarray | None = None, explain: bool = True) -> list[Ranked]:
         """The fused top `k` per history, with each item's contributions by member (or feature group).
 
         `allowed` is a boolean mask over items (stock, filters); `candidates` limits the answer to
-        those items; `now_ms` is each user's request time (default: their latest event).
+        those items; `now_ms` is each user's request time (default: their latest event). Without
+        `explain`, the learned ranker skips its (costly) SHAP contributions and they are left empty.
         """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
@@ -168,17 +170,18 @@ class FusionRecommender(Recommender):
             only[self._check_items(candidates)] = True
             allowed = only if allowed is None else (allowed & only)
         batch = generate(members, histories, max(self.n_candidates, k), exclude=exclude, allowed=allowed)
-        scores, parts, tiebreak = self.score_batch(batch, histories, request_times(histories, now_ms))
+        scores, parts, tiebreak = self.score_batch(batch, histories, request_times(histories, now_ms), explain=explain)
         return _top_per_user(batch, scores, parts, tiebreak, k)
 
-    def score_batch(self, batch: CandidateBatch, histories: Histories,
-                    now_ms: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
+    def score_batch(self, batch: CandidateBatch, histories: Histories, now_ms: np.ndarray,
+                    explain: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
         """Fused score of every candidate, its parts by member (or feature group), and a tiebreak (vote)."""
         if self.method == LTR:
             assert self._ranker is not None
             features, _ = build_features(batch, histories, self.item_features(), now_ms, self.country,
                                          Standardiser(self.user_mean_, self.user_std_))
-            return self._ranker.predict(features), self._ranker.contributions(features), None
+            parts = self._ranker.contributions(features) if explain else {}
+            return self._ranker.predict(features), parts, None
         bounds = batch.bounds()
         parts = np.zeros(batch.scores.shape)
         tiebreak = np.zeros(len(batch.items)) if self.method == "vote" else None
@@ -201,7 +204,7 @@ class FusionRecommender(Recommender):
         """Fused scores of the candidates; every item outside them scores -inf (never recommended)."""
         n = self.n_items_
         out = np.full((len(histories), n), -np.inf, dtype=np.float32)
-        for u, answer in enumerate(self.rank(histories, n)):
+        for u, answer in enumerate(self.rank(histories, n, explain=False)):
             out[u, answer.ranked.items] = answer.ranked.scores
         return out if items is None else out[:, items]
 
