@@ -1,0 +1,296 @@
+"""Learned search ranking: LightGBM LambdaMART over query-item features, re-ranking hybrid candidates.
+
+The candidates of a query are the lexical engine's top N and the semantic engine's top N. Each
+gets the features in FEATURES (BM25 per field, cosine, word overlaps, popularity, both engines'
+ranks); the model is trained on judged queries (graded relevance, LightGBM's label gains set to
+relevance - 1 so that it optimises the NDCG the evaluation reports) and saved in LightGBM's own
+text format (`model.txt`) beside `ranker.json`: no pickle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Protocol
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from shoprec.data import schema as S
+from shoprec.errors import ConfigError, NotFittedError, ShoprecError
+from shoprec.search.metrics import GAIN_OFFSET
+from shoprec.search.text import stem, words
+
+FOLDER = Path("search") / "ranker"
+MODEL_FILE = "model.txt"
+META_FILE = "ranker.json"
+FIELDS = ("title", "brand", "category", "description", "attributes")
+FEATURES = (
+    *(f"bm25_{f}" for f in FIELDS),
+    "lexical_score", "lexical_share", "bm25_title_share", "lexical_rank",
+    "semantic_cosine", "semantic_gap", "semantic_rank",
+    "title_match_share", "title_match_all", "title_phrase", "title_coverage", "title_first_match",
+    "number_match_share", "category_match_share", "brand_match",
+    "title_length", "query_length", "popularity",
+)
+# Per query, LambdaMART compares candidates with each other; features relative to the query's best
+# candidate (shares of the top score, the gap to the top cosine) carry that comparison directly
+# and measured +0.006 NDCG@10 on Home Depot over the absolute scores alone.
+# Relevance is graded in thirds (1, 1.33, ... 3); labels are those steps, their gains relevance - 1.
+LABEL_STEPS = 3
+LABEL_GAIN = [i / LABEL_STEPS for i in range(2 * LABEL_STEPS + 1)]
+
+Scored = Sequence[tuple[str, float]]
+
+
+class FieldScorer(Protocol):
+    """What the features need from the lexical engine (LexicalIndex)."""
+
+    def field_scores(self, query: str, item_ids: Sequence[str]) -> Mapping[str, np.ndarray]: ...
+
+
+class Similarity(Protocol):
+    """What the features need from the semantic engine (SemanticIndex)."""
+
+    def similarity(self, query: str, item_ids: list[str] | np.ndarray) -> np.ndarray: ...
+
+
+def query_stems(text: str) -> list[str]:
+    """The distinct English stems of a text's words, in order."""
+    return list(dict.fromkeys(stem(w) for w in words(text)))
+
+
+class SearchFeatures:
+    """Builds the FEATURES matrix for a query's candidates.
+
+    `items` is the catalogue (schema.ITEM_COLUMNS); `popularity` maps item id -> a count of
+    interactions (missing: 0). The semantic engine is optional: without it its features are NaN,
+    which LightGBM treats as missing.
+    """
+
+    def __init__(self, lexical: FieldScorer, semantic: Similarity | None, items: pd.DataFrame,
+                 popularity: Mapping[str, float] | None = None) -> None:
+        self.lexical, self.semantic = lexical, semantic
+        frame = items.drop_duplicates(S.ITEM_ID, keep="last").set_index(items[S.ITEM_ID].astype(str).rename(None))
+        self._title, self._brand, self._category = (_texts(frame, c) for c in (S.TITLE, S.BRAND, S.CATEGORY))
+        self._popularity = dict(popularity or {})
+        self._titles: dict[str, _Title] = {}
+        self._stems: dict[tuple[str, str], frozenset[str]] = {}
+
+    def _title_of(self, item: str) -> _Title:
+        if item not in self._titles:
+            self._titles[item] = _Title.of(self._title.get(item, ""))
+        return self._titles[item]
+
+    def _stem_set(self, kind: str, item: str, text: str | None) -> frozenset[str]:
+        key = (kind, item)
+        if key not in self._stems:
+            self._stems[key] = frozenset(query_stems(text)) if text else frozenset()
+        return self._stems[key]
+
+    def build(self, query: str, lexical_hits: Scored, semantic_hits: Scored) -> tuple[list[str], np.ndarray]:
+        """(candidate ids, features matrix len(ids) x len(FEATURES)): the union of both lists."""
+        ids = list(dict.fromkeys([i for i, _ in lexical_hits] + [i for i, _ in semantic_hits]))
+        out = np.full((len(ids), len(FEATURES)), np.nan)
+        if not ids:
+            return ids, out
+        column = {name: j for j, name in enumerate(FEATURES)}
+        per_field = self.lexical.field_scores(query, ids)
+        for f in FIELDS:
+            if f in per_field:
+                out[:, column[f"bm25_{f}"]] = np.asarray(per_field[f], dtype=np.float64)
+        out[:, column["bm25_title_share"]] = _share(out[:, column["bm25_title"]])
+        for source, hits in (("lexical", lexical_hits), ("semantic", semantic_hits)):
+            rank = {item: r for r, (item, _) in enumerate(hits, start=1)}
+            out[:, column[f"{source}_rank"]] = [rank.get(i, np.nan) for i in ids]
+        lexical_score = dict(lexical_hits)
+        out[:, column["lexical_score"]] = [lexical_score.get(i, 0.0) for i in ids]
+        out[:, column["lexical_share"]] = _share(out[:, column["lexical_score"]])
+        if self.semantic is not None:
+            cosine = dict(semantic_hits)
+            missing = [i for i in ids if i not in cosine]
+            cosine.update(zip(missing, self.semantic.similarity(query, missing).tolist()))
+            values = np.array([cosine[i] for i in ids], dtype=np.float64)
+            out[:, column["semantic_cosine"]] = values
+            if np.isfinite(values).any():
+                out[:, column["semantic_gap"]] = values - np.nanmax(values)
+        query_words = words(query)
+        phrase = " ".join(query_words)
+        numbers = [w for w in query_words if any(c.isdigit() for c in w)]
+        terms = set(query_stems(query))
+        n_terms = max(len(terms), 1)
+        for row, item in enumerate(ids):
+            title = self._title_of(item)
+            category = self._stem_set("category", item, self._category.get(item))
+            brand = self._stem_set("brand", item, self._brand.get(item))
+            matched = len(terms & title.stem_set)
+            out[row, column["title_match_share"]] = matched / n_terms
+            out[row, column["title_match_all"]] = float(bool(terms) and matched == len(terms))
+            out[row, column["title_phrase"]] = float(len(query_words) > 1 and phrase in title.text)
+            out[row, column["title_coverage"]] = matched / max(len(title.stem_set), 1)
+            first = next((k for k, st in enumerate(title.stems) if st in terms), len(title.stems))
+            out[row, column["title_first_match"]] = first / (len(title.stems) + 1)
+            if numbers:
+                out[row, column["number_match_share"]] = sum(n in title.word_set for n in numbers) / len(numbers)
+            out[row, column["category_match_share"]] = len(terms & category) / n_terms
+            out[row, column["brand_match"]] = float(brand <= terms) if brand else np.nan
+            out[row, column["title_length"]] = len(title.words)
+            out[row, column["popularity"]] = np.log1p(self._popularity.get(item, 0.0))
+        out[:, column["query_length"]] = len(query_words)
+        return ids, out
+
+
+@dataclass(frozen=True)
+class _Title:
+    """A title's lowercase words and their stems, computed once per item."""
+
+    words: tuple[str, ...]
+    stems: tuple[str, ...]
+    text: str
+    word_set: frozenset[str]
+    stem_set: frozenset[str]
+
+    @classmethod
+    def of(cls, title: str) -> _Title:
+        tokens = tuple(words(title)) if title else ()
+        stems = tuple(stem(w) for w in tokens)
+        return cls(tokens, stems, " ".join(tokens), frozenset(tokens), frozenset(stems))
+
+
+def _share(values: np.ndarray) -> np.ndarray:
+    """Each value as a share of the query's best (0 when the best is not positive)."""
+    top = np.nanmax(values) if np.isfinite(values).any() else 0.0
+    return values / top if top > 0 else np.zeros(len(values))
+
+
+def _texts(frame: pd.DataFrame, column: str) -> dict[str, str]:
+    """item id -> the column's text, for items that have one."""
+    if column not in frame.columns:
+        return {}
+    return {str(i): v for i, v in zip(frame.index, frame[column].tolist()) if isinstance(v, str)}
+
+
+def relevance_labels(relevance: np.ndarray) -> np.ndarray:
+    """Graded relevance (1..3, NaN unjudged) -> integer labels 0..6 whose LABEL_GAIN is relevance - 1."""
+    steps = np.rint((np.nan_to_num(np.asarray(relevance, np.float64), nan=GAIN_OFFSET) - GAIN_OFFSET) * LABEL_STEPS)
+    return np.clip(steps, 0, len(LABEL_GAIN) - 1).astype(np.int32)
+
+
+@dataclass(frozen=True)
+class RankerSettings:
+    """LambdaMART hyperparameters; a share of the training queries stops boosting early."""
+
+    n_estimators: int = 1000
+    learning_rate: float = 0.05
+    num_leaves: int = 7  # small trees: measured best on Home Depot (7: 0.406, 15: 0.404, 31: 0.400)
+    min_data_in_leaf: int = 20
+    feature_fraction: float = 0.9
+    early_stopping_rounds: int = 50
+    valid_fraction: float = 0.2
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.n_estimators < 1 or self.num_leaves < 2 or self.min_data_in_leaf < 1:
+            raise ConfigError(f"n_estimators >= 1, num_leaves >= 2 and min_data_in_leaf >= 1 expected, got "
+                              f"{self.n_estimators}, {self.num_leaves}, {self.min_data_in_leaf}")
+        if not 0.0 <= self.valid_fraction < 1.0:
+            raise ConfigError(f"valid_fraction must be in [0, 1), got {self.valid_fraction}")
+
+
+class SearchRanker:
+    """LambdaMART re-ranker of search candidates: `fit(groups)`, `predict`, `save`/`load`."""
+
+    def __init__(self, settings: RankerSettings | None = None) -> None:
+        self.settings = settings or RankerSettings()
+
+    def fit(self, groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> SearchRanker:
+        """Fit on one (features, relevance) pair per training query; relevance NaN = unjudged.
+
+        Queries without any candidate of relevance above 1 teach nothing and are skipped.
+        """
+        useful = [(x, relevance_labels(r)) for x, r in groups if len(r) and relevance_labels(r).max() > 0]
+        if len(useful) < 2:
+            raise ShoprecError(f"the search ranker needs at least 2 judged queries with a relevant candidate, got {len(useful)}")
+        order = np.random.default_rng(self.settings.seed).permutation(len(useful))
+        n_valid = int(len(useful) * self.settings.valid_fraction) if len(useful) >= 10 else 0
+        valid, train = order[:n_valid], order[n_valid:]
+        params: dict[str, Any] = {
+            "objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "label_gain": LABEL_GAIN,
+            "lambdarank_truncation_level": 20, "learning_rate": self.settings.learning_rate,
+            "num_leaves": self.settings.num_leaves, "min_data_in_leaf": self.settings.min_data_in_leaf,
+            "feature_fraction": self.settings.feature_fraction, "seed": self.settings.seed,
+            "deterministic": True, "num_threads": 2, "verbose": -1,
+        }
+        train_set = _dataset(useful, train)
+        valid_sets: list[lgb.Dataset] = []
+        callbacks: list[Any] = []
+        if len(valid):
+            valid_sets = [_dataset(useful, valid, reference=train_set)]
+            callbacks = [lgb.early_stopping(self.settings.early_stopping_rounds, verbose=False)]
+        booster = lgb.train(params, train_set, num_boost_round=self.settings.n_estimators, valid_sets=valid_sets,
+                            callbacks=callbacks)
+        self.best_iteration_ = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
+        self.booster_ = booster
+        self.trained_queries_ = len(useful)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise NotFittedError("the search ranker is not fitted: call fit() or SearchRanker.load()")
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """One score per candidate row (higher is better)."""
+        self._check_fitted()
+        features = np.asarray(features, dtype=np.float64)
+        if features.ndim != 2 or features.shape[1] != len(FEATURES):
+            raise ConfigError(f"features must be n x {len(FEATURES)} ({', '.join(FEATURES)}), got shape {features.shape}")
+        if not len(features):
+            return np.zeros(0)
+        return np.asarray(self.booster_.predict(features, num_iteration=self.best_iteration_), dtype=np.float64)
+
+    @property
+    def feature_importances_(self) -> dict[str, float]:
+        """Each feature's share of the total split gain, largest first."""
+        self._check_fitted()
+        gain = self.booster_.feature_importance(importance_type="gain", iteration=self.best_iteration_)
+        total = float(gain.sum()) or 1.0
+        return dict(sorted(((n, float(g) / total) for n, g in zip(FEATURES, gain)), key=lambda p: -p[1]))
+
+    def save(self, directory: Path, extra: Mapping[str, Any] | None = None) -> Path:
+        """Write model.txt (LightGBM's format) and ranker.json (features, settings, `extra` notes)."""
+        self._check_fitted()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.booster_.save_model(str(directory / MODEL_FILE), num_iteration=self.best_iteration_)
+        meta = {"features": list(FEATURES), "settings": asdict(self.settings), "best_iteration": self.best_iteration_,
+                "trained_queries": self.trained_queries_, "importances": self.feature_importances_, **(extra or {})}
+        (directory / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: Path) -> SearchRanker:
+        """Read what `save` wrote; a ShoprecError for a missing file or other features."""
+        directory = Path(directory)
+        for name in (MODEL_FILE, META_FILE):
+            if not (directory / name).exists():
+                raise ShoprecError(f"{directory}: no {name}; train the search ranker with 'shoprec search-train'")
+        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        if meta.get("features") != list(FEATURES):
+            raise ShoprecError(f"{directory}: the ranker was trained on other features; train it again")
+        known = {f.name for f in fields(RankerSettings)}
+        ranker = cls(RankerSettings(**{k: v for k, v in meta.get("settings", {}).items() if k in known}))
+        ranker.booster_ = lgb.Booster(model_file=str(directory / MODEL_FILE))
+        ranker.best_iteration_ = ranker.booster_.current_iteration()
+        ranker.trained_queries_ = int(meta.get("trained_queries", 0))
+        return ranker
+
+
+def _dataset(groups: list[tuple[np.ndarray, np.ndarray]], chosen: np.ndarray, reference: lgb.Dataset | None = None) -> lgb.Dataset:
+    features = np.vstack([groups[g][0] for g in chosen])
+    labels = np.concatenate([groups[g][1] for g in chosen])
+    sizes = [len(groups[g][1]) for g in chosen]
+    return lgb.Dataset(features, labels, group=sizes, feature_name=list(FEATURES), reference=reference,
+                       free_raw_data=False, params={"feature_pre_filter": False})

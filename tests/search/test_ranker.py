@@ -1,0 +1,124 @@
+"""The learned search ranker: features by hand, a planted relevance rule learned, save and load."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shoprec.data import schema as S
+from shoprec.errors import ConfigError, NotFittedError, ShoprecError
+from shoprec.search.metrics import ndcg_at_k
+from shoprec.search.ranker import FEATURES, RankerSettings, SearchFeatures, SearchRanker, relevance_labels
+
+COL = {name: j for j, name in enumerate(FEATURES)}
+
+
+class FakeLexical:
+    def field_scores(self, query: str, item_ids: Sequence[str]) -> Mapping[str, np.ndarray]:
+        return {"title": np.arange(len(item_ids), dtype=float), "brand": np.ones(len(item_ids))}
+
+
+class FakeSemantic:
+    def similarity(self, query: str, item_ids: list[str] | np.ndarray) -> np.ndarray:
+        return np.full(len(item_ids), 0.25)
+
+
+def test_features_of_a_query_worked_out_by_hand() -> None:
+    items = pd.DataFrame({S.ITEM_ID: ["a", "b", "c"], S.TITLE: ["Running Shoes, Red", "Blue shoe", None],
+                          S.BRAND: ["Nike", None, "Adidas"], S.CATEGORY: ["Sport > Shoes", "Sport > Shoes", None]})
+    features = SearchFeatures(FakeLexical(), FakeSemantic(), items, popularity={"a": 9.0})
+    ids, x = features.build("nike red running shoes", [("a", 7.0), ("b", 5.0)], [("c", 0.8), ("a", 0.6)])
+    assert ids == ["a", "b", "c"]
+    # stems of the query: nike, red, run, shoe
+    np.testing.assert_allclose(x[:, COL["title_match_share"]], [3 / 4, 1 / 4, 0.0])
+    np.testing.assert_allclose(x[:, COL["title_match_all"]], [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(x[:, COL["category_match_share"]], [1 / 4, 1 / 4, 0.0])
+    np.testing.assert_allclose(x[:, COL["brand_match"]], [1.0, np.nan, 0.0])
+    np.testing.assert_allclose(x[:, COL["title_length"]], [3, 2, 0])
+    np.testing.assert_allclose(x[:, COL["query_length"]], [4, 4, 4])
+    np.testing.assert_allclose(x[:, COL["popularity"]], [np.log(10.0), 0.0, 0.0])
+    np.testing.assert_allclose(x[:, COL["lexical_rank"]], [1, 2, np.nan])
+    np.testing.assert_allclose(x[:, COL["semantic_rank"]], [2, np.nan, 1])
+    np.testing.assert_allclose(x[:, COL["lexical_score"]], [7.0, 5.0, 0.0])
+    np.testing.assert_allclose(x[:, COL["semantic_cosine"]], [0.6, 0.25, 0.8])  # b asked of the semantic engine
+    np.testing.assert_allclose(x[:, COL["bm25_title"]], [0, 1, 2])
+    assert np.isnan(x[:, COL["bm25_description"]]).all()  # a field the engine did not score is missing
+    # relative to the query's best candidate
+    np.testing.assert_allclose(x[:, COL["lexical_share"]], [1.0, 5 / 7, 0.0])
+    np.testing.assert_allclose(x[:, COL["bm25_title_share"]], [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(x[:, COL["semantic_gap"]], [-0.2, -0.55, 0.0])
+    # a's title stems run, shoe, red: all matched, the first at position 0; b's blue, shoe: half, from position 1
+    np.testing.assert_allclose(x[:, COL["title_coverage"]], [1.0, 0.5, 0.0])
+    np.testing.assert_allclose(x[:, COL["title_first_match"]], [0.0, 1 / 3, 0.0])
+    np.testing.assert_allclose(x[:, COL["title_phrase"]], [0.0, 0.0, 0.0])
+    assert np.isnan(x[:, COL["number_match_share"]]).all()  # the query has no number
+
+
+def test_phrase_and_number_features() -> None:
+    items = pd.DataFrame({S.ITEM_ID: ["a", "b"], S.TITLE: ["Running shoes 42 EU", "Shoes for running, size 41"]})
+    ids, x = SearchFeatures(FakeLexical(), None, items).build("running shoes 42", [("a", 2.0), ("b", 1.0)], [])
+    np.testing.assert_allclose(x[:, COL["title_phrase"]], [1.0, 0.0])
+    np.testing.assert_allclose(x[:, COL["number_match_share"]], [1.0, 0.0])
+    assert np.isnan(x[:, COL["semantic_cosine"]]).all() and np.isnan(x[:, COL["semantic_gap"]]).all()  # no engine
+
+
+def test_labels_are_thirds_of_relevance_above_one() -> None:
+    assert relevance_labels(np.array([1.0, 1.33, 1.67, 2.0, 2.33, 2.67, 3.0, np.nan])).tolist() == [0, 1, 2, 3, 4, 5, 6, 0]
+
+
+def planted_groups(n_queries: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Relevant (3) iff the title holds every query word AND the cosine is above 0.6; each input alone is noisy."""
+    rng = np.random.default_rng(seed)
+    groups = []
+    for _ in range(n_queries):
+        n = 30
+        x = rng.random((n, len(FEATURES)))
+        all_words = rng.random(n) < 0.4
+        x[:, COL["title_match_all"]] = all_words
+        x[:, COL["lexical_score"]] = 2.0 * all_words + 3.0 * rng.random(n)
+        relevance = np.where(all_words & (x[:, COL["semantic_cosine"]] > 0.6), 3.0, 1.0)
+        groups.append((x, relevance))
+    return groups
+
+
+def mean_ndcg(groups: list[tuple[np.ndarray, np.ndarray]], score) -> float:  # type: ignore[no-untyped-def]
+    values = []
+    for x, relevance in groups:
+        order = np.argsort(-score(x), kind="stable")
+        judged = {str(i): float(r) for i, r in enumerate(relevance)}
+        value = ndcg_at_k([str(i) for i in order], judged, 10)
+        if value is not None:
+            values.append(value)
+    return float(np.mean(values))
+
+
+def test_the_ranker_learns_a_planted_rule_and_beats_each_input(tmp_path: Path) -> None:
+    train, test = planted_groups(60, seed=1), planted_groups(30, seed=2)
+    ranker = SearchRanker(RankerSettings(n_estimators=150, num_leaves=7, min_data_in_leaf=5)).fit(train)
+    learned = mean_ndcg(test, ranker.predict)
+    by_lexical = mean_ndcg(test, lambda x: x[:, COL["lexical_score"]])
+    by_cosine = mean_ndcg(test, lambda x: x[:, COL["semantic_cosine"]])
+    assert learned > 0.95 and learned > by_lexical + 0.1 and learned > by_cosine + 0.1
+    top_two = list(ranker.feature_importances_)[:2]
+    assert set(top_two) == {"title_match_all", "semantic_cosine"}
+    ranker.save(tmp_path / "ranker")
+    loaded = SearchRanker.load(tmp_path / "ranker")
+    x = test[0][0]
+    np.testing.assert_allclose(loaded.predict(x), ranker.predict(x))
+    assert set(loaded.feature_importances_) == set(FEATURES)
+
+
+def test_bad_use_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(NotFittedError):
+        SearchRanker().predict(np.zeros((1, len(FEATURES))))
+    with pytest.raises(ShoprecError, match="at least 2 judged queries"):
+        SearchRanker().fit([(np.zeros((3, len(FEATURES))), np.ones(3))])
+    ranker = SearchRanker(RankerSettings(n_estimators=5)).fit(planted_groups(4, seed=3))
+    with pytest.raises(ConfigError, match="features must be"):
+        ranker.predict(np.zeros((2, 3)))
+    with pytest.raises(ShoprecError, match="search-train"):
+        SearchRanker.load(tmp_path / "nothing")
