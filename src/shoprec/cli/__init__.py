@@ -90,6 +90,9 @@ COMMAND_MODULES = (
     "tune",
     "evaluate",
     "recommend",
+    "search",
+    "search_train",
+    "search_eval",
     "demo",
     "serve",
 )

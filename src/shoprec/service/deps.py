@@ -1,0 +1,177 @@
+"""The service's heavy objects (store, catalogue, recommendation and search engines), built once in
+the app's lifespan and handed to routes through `Depends(get_services)`.
+
+`open_engine` and `open_search` are the one place that names the engines: tests replace the
+whole `Services` with `app.dependency_overrides[get_services]`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeAlias
+
+from fastapi import Request
+
+from shoprec.bundle import Bundle, bundles_dir, current_path, load_bundle, set_current
+from shoprec.data.store import Store
+from shoprec.errors import ShoprecError
+from shoprec.ranking.engine import RecommendationEngine
+from shoprec.search.engine import SearchEngine
+from shoprec.service.catalogue import Catalogue
+from shoprec.service.histories import IndexedStore
+from shoprec.service.metrics import Metrics
+from shoprec.service.problems import InvalidInput, NotBuilt, NotFound, NotReady
+from shoprec.service.settings import ServiceSettings
+
+Engine: TypeAlias = RecommendationEngine
+
+
+def open_engine(workspace: Path, store: Store, bundle: Bundle | None = None) -> Engine:
+    """The recommendation engine over `store` with `bundle` (default: the current one)."""
+    return RecommendationEngine.open(workspace, store, bundle)
+
+
+def open_search(workspace: Path, semantic: bool = True) -> SearchEngine:
+    """The search engine over the workspace's catalogue (indexes built or refreshed on open)."""
+    return SearchEngine.open(workspace, use_semantic=semantic)
+
+
+@dataclass
+class Services:
+    """Everything a request needs; one per app."""
+
+    settings: ServiceSettings
+    store: Store
+    catalogue: Catalogue
+    metrics: Metrics
+    storefront_key: str | None = None
+    engine: Engine | None = None
+    search: SearchEngine | None = None
+    not_ready: str | None = None  # why there is no engine
+    search_off: str | None = None  # why there is no search engine
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock)
+    _catalogue_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def workspace(self) -> Path:
+        return self.settings.workspace
+
+    def recommender(self) -> Engine:
+        """The engine, after catching up with catalogue changes; 503 when no bundle is loaded."""
+        self.sync_catalogue()
+        engine = self.engine
+        if engine is None:
+            raise NotReady(self.not_ready or "no trained bundle is loaded")
+        return engine
+
+    def searcher(self) -> SearchEngine:
+        """The search engine, after catching up with catalogue changes; 501 when search is unavailable."""
+        self.sync_catalogue()
+        if self.search is None:
+            raise NotBuilt(self.search_off or "search is not available")
+        return self.search
+
+    def sync_catalogue(self) -> None:
+        """If the store's catalogue changed (a write through this service, or an ingest beside it),
+        hand the change to the recommendation engine and the search index before answering."""
+        if self.catalogue.is_current():
+            return
+        # One thread applies a change while the others wait for it: a request never sees the new
+        # catalogue in one engine and the old one in the other, and a write answers only after both.
+        with self._catalogue_lock:
+            change = self.catalogue.sync()
+            if change is None:
+                return
+            if self.engine is not None:
+                self.engine.refresh_catalogue()
+            if self.search is not None:
+                if len(change.upserted):
+                    self.search.upsert(change.upserted)
+                if change.removed:
+                    self.search.delete(change.removed)
+
+    def reload(self, version: str | None = None) -> Bundle:
+        """Load bundle `version` (default: the one CURRENT names) beside the serving one, then swap.
+
+        A missing, partial or damaged bundle raises and leaves the serving engine untouched.
+        When a version is named, it also becomes CURRENT, so that a restart serves it too.
+        """
+        with self._reload_lock:
+            try:
+                path = bundles_dir(self.workspace) / version if version else current_path(self.workspace)
+            except ShoprecError as exc:
+                raise NotFound(str(exc)) from exc
+            if not path.is_dir():
+                raise NotFound(f"no bundle {path.name} in {bundles_dir(self.workspace)}")
+            try:
+                bundle = load_bundle(path)
+                engine = open_engine(self.workspace, self.store, bundle)
+            except ShoprecError as exc:
+                raise InvalidInput(f"bundle {path.name} refused, the serving one is kept: {exc}") from exc
+            except Exception as exc:  # a damaged file fails deep inside numpy, scipy or torch
+                raise InvalidInput(f"bundle {path.name} refused, the serving one is kept: damaged bundle: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+            if version:
+                set_current(self.workspace, version)
+            self.engine, self.not_ready = engine, None  # one reference assignment: requests see old or new
+            self.metrics.set_model_version(bundle.version)
+            self._reopen_search()  # its personalisation reads the current bundle
+            return bundle
+
+    def _reopen_search(self) -> None:
+        """Open the search engine afresh and swap it in; on failure the serving one stays."""
+        try:
+            self.search, self.search_off = open_search(self.workspace, self.settings.semantic_search), None
+        except ShoprecError as exc:
+            if self.search is None:
+                self.search_off = f"search is not available: {exc}"
+
+    def forget_user(self, user_id: str) -> None:
+        """After an erasure: drop what the engines derived from the shopper's events. An engine with
+        `forget_user` is asked to; a search engine without it is reopened (its click statistics are
+        re-read from the store, where the shopper's events no longer are)."""
+        for engine in (self.engine, self.search):
+            forget = getattr(engine, "forget_user", None)
+            if forget is not None:
+                forget(user_id)
+        if self.search is not None and not hasattr(self.search, "forget_user"):
+            self._reopen_search()
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_services(settings: ServiceSettings, metrics: Metrics | None = None) -> Services:
+    """Open the store and load the current bundle and the engines (the app's lifespan calls this).
+
+    Without a usable bundle the service still starts: /ready says why, recommendations answer 503,
+    and `POST /v1/admin/reload` loads one once trained.
+    """
+    store = IndexedStore(settings.workspace)
+    store.live  # noqa: B018 - open the live log now, not racing in the first requests' threads
+    store.warm()
+    services = Services(settings, store, Catalogue(store), metrics or Metrics(), settings.effective_storefront_key())
+    try:
+        services.engine = open_engine(settings.workspace, store)
+        services.metrics.set_model_version(services.engine.bundle.version)
+    except ShoprecError as exc:
+        services.not_ready = str(exc)
+    except Exception as exc:  # a damaged bundle fails deep inside numpy or scipy: serve without it
+        services.not_ready = f"the current bundle could not be loaded: {type(exc).__name__}: {exc}"
+    try:
+        services.search = open_search(settings.workspace, settings.semantic_search)
+        # The sentence model loads on the first query: pay that at startup, not in a shopper's request.
+        services.search.search("warm up", k=1)
+    except ShoprecError as exc:
+        services.search_off = f"search is not available: {exc}"
+    return services
+
+
+def get_services(request: Request) -> Services:
+    """The app's services (a dependency; override it in tests)."""
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        raise NotReady("the service is starting")
+    return services

@@ -1,0 +1,71 @@
+"""API bodies -> canonical rows, through the same validators as file ingestion (shoprec.data.validate).
+
+Pydantic has checked the JSON shape (fields, types); here the content rules apply: event types,
+timestamps, prices, ids. A batch with any rejected row is refused whole, with every reason.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from pydantic import TypeAdapter, ValidationError
+
+from shoprec.data import schema as S
+from shoprec.data.readers import RawChunk
+from shoprec.data.validate import ColumnMapping, Validated, validate_events, validate_items
+from shoprec.service.problems import InvalidInput, PayloadTooLarge
+from shoprec.service.schemas import EventIn, ItemIn
+
+_EVENTS = TypeAdapter(list[EventIn])
+
+
+def parse_events(payload: object, max_events: int) -> list[EventIn]:
+    """The events of a body holding one event object or a list of them (at most `max_events`)."""
+    batch = [payload] if isinstance(payload, dict) else payload
+    if not isinstance(batch, list):
+        raise InvalidInput(f"the body must be an event object or a list of events, got {type(payload).__name__}")
+    if not batch:
+        raise InvalidInput("the list of events is empty")
+    if len(batch) > max_events:
+        raise PayloadTooLarge(f"{len(batch):,} events in one batch; the limit is {max_events:,}")
+    try:
+        return _EVENTS.validate_python(batch)
+    except ValidationError as exc:
+        details = [{"field": _where(e["loc"], single=isinstance(payload, dict)), "message": e["msg"], "type": e["type"]}
+                   for e in exc.errors()]
+        raise InvalidInput(f"{details[0]['field']}: {details[0]['message']}; no event was stored", details) from exc
+
+
+def canonical_events(events: list[EventIn], received: pd.Timestamp) -> pd.DataFrame:
+    """Validated canonical events (schema.EVENT_COLUMNS); an event without a time gets `received`."""
+    rows = [e.model_dump() for e in events]
+    for row in rows:
+        if row[S.TIMESTAMP] is None:
+            row[S.TIMESTAMP] = received.isoformat()
+    valid = _validated(validate_events, rows, S.EVENT_COLUMNS, "event", single=len(rows) == 1)
+    return valid.frame[list(S.EVENT_COLUMNS)]
+
+
+def canonical_item(item_id: str, item: ItemIn) -> pd.DataFrame:
+    """One validated catalogue row (schema.ITEM_COLUMNS)."""
+    row = {**item.model_dump(), S.ITEM_ID: item_id}
+    return _validated(validate_items, [row], S.ITEM_COLUMNS, "item", single=True).frame
+
+
+def _validated(validator, rows: list[dict[str, object]], columns: tuple[str, ...], what: str, *, single: bool) -> Validated:  # type: ignore[no-untyped-def]
+    frame = pd.DataFrame(rows, columns=list(columns), dtype=object)
+    valid: Validated = validator(RawChunk("request body", frame, pd.RangeIndex(len(frame)).to_numpy()), ColumnMapping())
+    if valid.rejects:
+        details = [{"index": r.line, "field": r.field, "reason": r.reason.value, "message": r.detail} for r in valid.rejects]
+        first = valid.rejects[0]
+        where = what if single else f"{what} {first.line}"
+        more = f" ({len(valid.rejects)} of {len(rows)} {what}s rejected)" if len(valid.rejects) > 1 else ""
+        raise InvalidInput(f"{where}: field '{first.field}': {first.reason.value}: {first.detail}{more}; nothing was stored", details)
+    return valid
+
+
+def _where(loc: tuple[int | str, ...], *, single: bool) -> str:
+    parts = list(loc[1:] if single else loc)
+    text = "body"
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text

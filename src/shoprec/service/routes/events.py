@@ -1,0 +1,36 @@
+"""`POST /v1/events`: one event or a batch, validated whole, stored durably before the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Body, Depends
+
+from shoprec.service.auth import require_events
+from shoprec.service.deps import Services, get_services
+from shoprec.service.intake import canonical_events, parse_events
+from shoprec.service.schemas import EventIn, EventsAccepted
+
+router = APIRouter(tags=["events"])
+
+# The body is parsed by hand (an object or a list, with clear errors); the docs show its schema inline.
+_EVENT = EventIn.model_json_schema()
+_BODY_SCHEMA = {"oneOf": [_EVENT, {"type": "array", "items": _EVENT, "minItems": 1}]}
+
+
+@router.post("/v1/events", response_model=EventsAccepted, dependencies=[Depends(require_events)],
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}})
+def post_events(payload: Annotated[Any, Body()], services: Annotated[Services, Depends(get_services)]) -> EventsAccepted:
+    """Store one event, or a batch of up to `max_batch_events` (1000 by default).
+
+    Every event is checked with the ingestion rules; if any is wrong nothing is stored and the
+    answer (422) lists each problem. A 200 means the events are on disk (SQLite WAL,
+    synchronous=FULL): they survive a crash, and the next recommendation for the shopper uses them.
+    Exact repeats of stored events are stored once (`duplicates`).
+    """
+    events = parse_events(payload, services.settings.max_batch_events)
+    frame = canonical_events(events, pd.Timestamp.now(tz="UTC"))
+    added = services.store.append_events(frame)
+    services.metrics.count_events(added)
+    return EventsAccepted(accepted=added, duplicates=len(frame) - added)

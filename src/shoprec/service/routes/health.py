@@ -1,0 +1,36 @@
+"""`GET /health` (the process answers), `GET /ready` (a bundle is loaded) and `GET /metrics` (Prometheus)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from shoprec.service.deps import Services, get_services
+from shoprec.service.metrics import CONTENT_TYPE
+from shoprec.service.schemas import HealthOut, ReadyOut
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", response_model=HealthOut)
+def health() -> HealthOut:
+    """Liveness: 200 while the process answers."""
+    return HealthOut(status="ok")
+
+
+@router.get("/ready", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
+def ready(services: Annotated[Services, Depends(get_services)]) -> Response:
+    """Readiness: 200 when a bundle is loaded and recommendations can be answered, else 503 with the reason."""
+    engine = services.engine
+    body = ReadyOut(ready=engine is not None, bundle=engine.bundle.version if engine is not None else None,
+                    search=services.search is not None, items=len(services.catalogue),
+                    reason=services.not_ready, search_reason=services.search_off)
+    return JSONResponse(body.model_dump(), status_code=200 if engine is not None else 503)
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def metrics(services: Annotated[Services, Depends(get_services)]) -> Response:
+    """Request counts and latency histograms per route, events ingested, reloads, the bundle version."""
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE)

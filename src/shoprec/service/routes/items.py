@@ -1,0 +1,75 @@
+"""Items: `GET /v1/items/{item_id}`, `GET .../similar`, and the catalogue writes `PUT` / `DELETE`.
+
+A write goes to the store first, then to the recommendation engine and the search index, before
+the answer: the next request already sees it (a deleted or out-of-stock item is never
+recommended nor found).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from shoprec.data import schema as S
+from shoprec.errors import ShoprecError
+from shoprec.service.auth import require_admin, require_read
+from shoprec.service.deps import Services, get_services
+from shoprec.service.intake import canonical_item
+from shoprec.service.problems import NotFound
+from shoprec.service.routes.recommendations import recommendation_out
+from shoprec.service.schemas import ItemIn, ItemOut, ItemWritten, SimilarOut, SimilarQuery
+
+router = APIRouter(tags=["items"])
+
+ItemId = Annotated[str, Path(min_length=1, max_length=256)]
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+@router.get("/v1/items/{item_id}", response_model=ItemOut, dependencies=[Depends(require_read)])
+def get_item(item_id: ItemId, services: ServicesDep) -> ItemOut:
+    """One catalogue item."""
+    return ItemOut(**item_fields(services, item_id))
+
+
+@router.get("/v1/items/{item_id}/similar", response_model=SimilarOut, dependencies=[Depends(require_read)])
+def similar_items(item_id: ItemId, query: Annotated[SimilarQuery, Query()], services: ServicesDep) -> SimilarOut:
+    """Items like this one (never itself, never deleted or out-of-stock items)."""
+    engine = services.recommender()
+    item_fields(services, item_id)  # 404 for an item not in the catalogue
+    try:
+        recs = engine.similar(item_id, query.k, explain=query.explain)
+    except ShoprecError as exc:  # listed after the bundle was trained: nothing known about it yet
+        raise NotFound(str(exc)) from exc
+    return SimilarOut(item_id=item_id, bundle=engine.bundle.version, items=[recommendation_out(r, query.explain) for r in recs])
+
+
+@router.put("/v1/items/{item_id}", response_model=ItemWritten, dependencies=[Depends(require_admin)])
+def put_item(item_id: ItemId, item: ItemIn, services: ServicesDep, response: Response) -> ItemWritten:
+    """Create the item or replace it whole. Validated with the ingestion rules (e.g. price >= 0)."""
+    frame = canonical_item(item_id, item)
+    added, _ = services.store.upsert_items(frame)
+    services.sync_catalogue()
+    response.status_code = 201 if added else 200
+    return ItemWritten(item_id=item_id, created=bool(added))
+
+
+@router.delete("/v1/items/{item_id}", status_code=204, dependencies=[Depends(require_admin)])
+def delete_item(item_id: ItemId, services: ServicesDep) -> Response:
+    """Remove the item from the catalogue, recommendations and search (its past events stay)."""
+    if not services.store.delete_items([item_id]):
+        raise NotFound(f"item {item_id!r} is not in the catalogue")
+    services.sync_catalogue()
+    return Response(status_code=204)
+
+
+def item_fields(services: Services, item_id: str) -> dict[str, Any]:
+    """The item's fields with attributes parsed; 404 when it is not in the catalogue."""
+    services.sync_catalogue()
+    fields = services.catalogue.get(item_id)
+    if fields is None:
+        raise NotFound(f"item {item_id!r} is not in the catalogue")
+    raw = fields.get(S.ATTRIBUTES)
+    fields[S.ATTRIBUTES] = json.loads(raw) if isinstance(raw, str) else None
+    return fields

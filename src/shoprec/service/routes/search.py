@@ -1,0 +1,55 @@
+"""`GET /v1/search` (results, facets, total, highlighted titles) and `GET /v1/autocomplete`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from shoprec.service.auth import require_read
+from shoprec.service.deps import Services, get_services
+from shoprec.service.routes.recommendations import item_filters
+from shoprec.service.schemas import (
+    AutocompleteOut,
+    AutocompleteQuery,
+    FacetValue,
+    HitOut,
+    SearchOut,
+    SearchQuery,
+    Suggestion,
+)
+
+router = APIRouter(tags=["search"], dependencies=[Depends(require_read)])
+
+
+@router.get("/v1/search", response_model=SearchOut, responses={501: {"description": "Search is not available (see /ready)."}})
+def search(query: Annotated[SearchQuery, Query()], services: Annotated[Services, Depends(get_services)]) -> SearchOut:
+    """Products matching `q`, `k` per page, with the total and facet counts over every match;
+    titles highlighted (HTML-escaped, matched words in <mark>). With `user_id`, the first results
+    are re-ranked by the shopper's history. Out-of-stock and deleted items are never returned."""
+    result = services.searcher().search(query.q, mode=query.mode, k=query.k, offset=(query.page - 1) * query.k,
+                                        filters=item_filters(query), sort=query.sort, user_id=query.user_id)
+    return search_out(services, query, result)
+
+
+@router.get("/v1/autocomplete", response_model=AutocompleteOut, responses={501: {"description": "Search is not available (see /ready)."}})
+def autocomplete(query: Annotated[AutocompleteQuery, Query()], services: Annotated[Services, Depends(get_services)]) -> AutocompleteOut:
+    """Completions of the prefix `q`: product titles, categories, brands."""
+    suggestions = services.searcher().autocomplete(query.q, query.k)
+    return AutocompleteOut(q=query.q, suggestions=[Suggestion(text=s["text"], kind=s["kind"]) for s in suggestions])
+
+
+def search_out(services: Services, query: SearchQuery, result: Any) -> SearchOut:
+    """A SearchResult as the API shows it, with each hit's price, brand and category from the catalogue."""
+    hits = []
+    for hit in result.hits:
+        item = services.catalogue.get(hit.item_id) or {}
+        hits.append(HitOut(item_id=hit.item_id, score=hit.score, title=hit.title, highlight=hit.highlight,
+                           category=item.get("category"), brand=item.get("brand"), price=item.get("price")))
+    facets = {name: [FacetValue(value=str(v), count=int(n)) for v, n in _pairs(values)] for name, values in (result.facets or {}).items()}
+    return SearchOut(q=query.q, total=result.total, page=query.page, k=query.k, hits=hits, facets=facets)
+
+
+def _pairs(values: Any) -> list[tuple[Any, Any]]:
+    # a facet as {value: count} or as [(value, count)]
+    return list(values.items()) if isinstance(values, dict) else [tuple(v) for v in values]

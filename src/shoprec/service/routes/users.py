@@ -1,0 +1,45 @@
+"""A shopper's data: `GET /v1/users/{user_id}/events` (right of access) and `DELETE /v1/users/{user_id}`
+(erasure). Both need an admin key: they are personal data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Path
+
+from shoprec.data import schema as S
+from shoprec.service.auth import require_admin
+from shoprec.service.catalogue import plain_value
+from shoprec.service.deps import Services, get_services
+from shoprec.service.schemas import ErasureOut, EventOut, UserDataOut
+
+router = APIRouter(tags=["users"], dependencies=[Depends(require_admin)])
+
+UserId = Annotated[str, Path(min_length=1, max_length=256)]
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+@router.get("/v1/users/{user_id}/events", response_model=UserDataOut)
+def user_data(user_id: UserId, services: ServicesDep) -> UserDataOut:
+    """Everything shoprec holds about the shopper: their user row and every stored event, oldest first."""
+    events = services.store.read_events(user_id).sort_values(S.TIMESTAMP, kind="stable")
+    users = services.store.users()
+    row = users[users[S.USER_ID] == user_id]
+    user = {c: plain_value(v) for c, v in row.iloc[0].items()} if len(row) else None
+    return UserDataOut(user_id=user_id, user=user, events=[_event(r) for r in events.to_dict("records")])
+
+
+@router.delete("/v1/users/{user_id}", response_model=ErasureOut)
+def delete_user(user_id: UserId, services: ServicesDep) -> ErasureOut:
+    """Erase the shopper: events (segments rewritten, live log rows deleted), user row, quarantined rows,
+    and what the engines keep about them. Later answers no longer use any of it. Idempotent."""
+    erased = services.store.delete_user(user_id)
+    services.forget_user(user_id)
+    return ErasureOut(**erased.to_json())  # type: ignore[arg-type]
+
+
+def _event(row: dict[str, object]) -> EventOut:
+    stamp = row[S.TIMESTAMP]
+    fields = {c: plain_value(row.get(c)) for c in S.EVENT_COLUMNS if c != S.TIMESTAMP}
+    return EventOut(**fields, timestamp=pd.Timestamp(stamp).isoformat())  # type: ignore[arg-type]

@@ -1,0 +1,246 @@
+"""Request and response bodies of the API (pydantic): what the OpenAPI docs at /docs show.
+
+Request models forbid unknown fields and take JSON types strictly (a number where a string is
+due is an error, not a silent conversion); the rules on content (event types, timestamps,
+prices) are the ingestion rules of shoprec.data.validate, applied by the routes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
+
+from shoprec.service.settings import MAX_K
+
+_ID = Field(min_length=1, max_length=256)
+
+
+def _time_value(value: object) -> str | int | float | None:
+    # One check with one message, instead of a union's error per member type.
+    if value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool)):
+        return value
+    raise ValueError(f"expected an ISO 8601 string or epoch seconds/milliseconds, got {type(value).__name__}")
+
+
+TimeValue = Annotated[str | int | float | None, PlainValidator(_time_value, json_schema_input_type=str | int | float | None)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _Query(BaseModel):
+    # Query strings are text: no strict mode (k=10 arrives as "10"), but unknown parameters are errors.
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ queries
+class FilterQuery(_Query):
+    """Filters shared by recommendations and search."""
+
+    category: str | None = Field(None, max_length=500, description="A category path or its leading part, e.g. 'Audio > Headphones'.")
+    brand: str | None = Field(None, max_length=200)
+    price_min: float | None = Field(None, ge=0)
+    price_max: float | None = Field(None, ge=0)
+
+
+class RecommendationQuery(FilterQuery):
+    """`GET /v1/recommendations`."""
+
+    user_id: str = _ID
+    k: int = Field(10, ge=1, le=MAX_K)
+    explain: bool = False
+
+
+class SimilarQuery(_Query):
+    """`GET /v1/items/{item_id}/similar`."""
+
+    k: int = Field(10, ge=1, le=MAX_K)
+    explain: bool = False
+
+
+SORTS = ("relevance", "price_asc", "price_desc", "popularity", "newest")
+Sort = Literal["relevance", "price_asc", "price_desc", "popularity", "newest"]
+
+
+class SearchQuery(FilterQuery):
+    """`GET /v1/search`. An empty `q` browses the catalogue (by popularity unless sorted otherwise)."""
+
+    q: str = Field("", max_length=500)
+    user_id: str | None = Field(None, min_length=1, max_length=256)
+    k: int = Field(10, ge=1, le=MAX_K)
+    page: int = Field(1, ge=1, le=10_000)
+    sort: Sort = "relevance"
+    mode: Literal["hybrid", "lexical", "semantic", "ltr"] = "hybrid"
+
+
+class AutocompleteQuery(_Query):
+    """`GET /v1/autocomplete`."""
+
+    q: str = Field(min_length=1, max_length=200)
+    k: int = Field(8, ge=1, le=50)
+
+
+# ------------------------------------------------------------------ bodies
+class EventIn(_Strict):
+    """One shopper event. `timestamp`: ISO 8601, 'YYYY-MM-DD HH:MM:SS', or epoch seconds/milliseconds;
+    when left out, the time the server received it."""
+
+    user_id: str = _ID
+    item_id: str = _ID
+    event_type: str = Field(min_length=1, max_length=64, description="view, click, add_to_cart, remove_from_cart, purchase, rating, review or search.")
+    timestamp: TimeValue = None
+    session_id: str | None = Field(None, max_length=256)
+    value: float | None = Field(None, description="A rating, a quantity, an amount.")
+    query: str | None = Field(None, max_length=1000)
+    review_text: str | None = Field(None, max_length=20_000)
+
+
+class ItemIn(_Strict):
+    """A whole catalogue item (`PUT` replaces every field; a field left out becomes empty)."""
+
+    title: str | None = Field(None, max_length=1000)
+    description: str | None = Field(None, max_length=20_000)
+    category: str | None = Field(None, max_length=500, description="Levels joined by '>', e.g. 'Audio > Headphones'.")
+    brand: str | None = Field(None, max_length=200)
+    price: float | None = None
+    in_stock: bool | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class ReloadIn(_Strict):
+    """`POST /v1/admin/reload`: which bundle (default: the one `bundles/CURRENT` names)."""
+
+    version: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+# ------------------------------------------------------------------ answers
+class ReasonOut(BaseModel):
+    model: str | None
+    contribution: float
+    text: str
+
+
+class RecommendationOut(BaseModel):
+    item_id: str
+    score: float
+    title: str | None = None
+    category: str | None = None
+    brand: str | None = None
+    price: float | None = None
+    reasons: list[ReasonOut] | None = None
+
+
+class RecommendationsOut(BaseModel):
+    user_id: str
+    bundle: str
+    items: list[RecommendationOut]
+
+
+class SimilarOut(BaseModel):
+    item_id: str
+    bundle: str
+    items: list[RecommendationOut]
+
+
+class ItemOut(BaseModel):
+    item_id: str
+    title: str | None = None
+    description: str | None = None
+    category: str | None = None
+    brand: str | None = None
+    price: float | None = None
+    in_stock: bool | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class ItemWritten(BaseModel):
+    item_id: str
+    created: bool
+
+
+class HitOut(BaseModel):
+    item_id: str
+    score: float
+    title: str | None = None
+    highlight: str | None = Field(None, description="The title with matched terms in <mark>…</mark> (HTML-escaped).")
+    category: str | None = None
+    brand: str | None = None
+    price: float | None = None
+
+
+class FacetValue(BaseModel):
+    value: str
+    count: int
+
+
+class SearchOut(BaseModel):
+    q: str
+    total: int
+    page: int
+    k: int
+    hits: list[HitOut]
+    facets: dict[str, list[FacetValue]]
+
+
+class Suggestion(BaseModel):
+    text: str
+    kind: str
+
+
+class AutocompleteOut(BaseModel):
+    q: str
+    suggestions: list[Suggestion]
+
+
+class EventsAccepted(BaseModel):
+    accepted: int = Field(description="Events stored now.")
+    duplicates: int = Field(description="Exact repeats of events already stored (stored once).")
+
+
+class EventOut(BaseModel):
+    user_id: str
+    item_id: str
+    event_type: str
+    timestamp: str
+    session_id: str | None = None
+    value: float | None = None
+    query: str | None = None
+    review_text: str | None = None
+
+
+class UserDataOut(BaseModel):
+    user_id: str
+    user: dict[str, Any] | None
+    events: list[EventOut]
+
+
+class ErasureOut(BaseModel):
+    user_id: str
+    events: int
+    segment_events: int
+    live_events: int
+    segments_rewritten: int
+    user_rows: int
+    quarantine_rows: int
+
+
+class ReloadOut(BaseModel):
+    version: str
+    previous: str | None
+    default_model: str
+    models: list[str]
+
+
+class HealthOut(BaseModel):
+    status: str
+
+
+class ReadyOut(BaseModel):
+    ready: bool
+    bundle: str | None
+    search: bool
+    items: int
+    reason: str | None = None
+    search_reason: str | None = None

@@ -1,0 +1,258 @@
+"""Storefront pages: home ("for you"), search with facets, item pages, the evaluation report.
+
+Pages are rendered on the server from the same services the API uses (no HTTP round trip);
+the shelves are also served as HTML fragments under /shelves/ so that the page's JavaScript can
+refresh them after posting an event. The shopper is chosen with the user switcher (a cookie).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+from importlib import resources
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from shoprec.data import schema as S
+from shoprec.errors import ShoprecError
+from shoprec.ranking.filters import ItemFilters
+from shoprec.service.deps import Services, get_services
+from shoprec.service.problems import NotBuilt, NotFound
+from shoprec.service.routes.recommendations import item_filters
+from shoprec.service.routes.search import search_out
+from shoprec.service.schemas import SORTS, SearchQuery
+
+USER_COOKIE = "shoprec_user"
+SHELF_K = 8
+PAGE_K = 24
+_HERE = resources.files("shoprec.service.storefront")
+_SAFE_ID = re.compile(r"^[\w.@:-]{1,128}$")
+
+templates = Jinja2Templates(directory=str(_HERE / "templates"))
+router = APIRouter(include_in_schema=False)
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def mount(app: FastAPI) -> None:
+    """Add the storefront's pages and static files to `app`."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
+
+
+# ------------------------------------------------------------------ pages
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, services: ServicesDep) -> Response:
+    """Search box, the shopper's "for you" shelf and "because you viewed"."""
+    user = shopper(request, services)
+    return _page(request, services, "home.html", user, for_you=for_you(services, user),
+                 because=because(services, user))
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(request: Request, services: ServicesDep, q: str = "", category: str | None = None,
+                brand: str | None = None, price_min: float | None = None, price_max: float | None = None,
+                sort: str = "relevance", page: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
+    """Results grid with highlighted titles, prices and facets."""
+    user = shopper(request, services)
+    chosen = {"q": q, "category": category or None, "brand": brand or None, "price_min": price_min, "price_max": price_max,
+              "sort": sort if sort in SORTS else "relevance"}
+    applied = _applied(chosen)
+    context: dict[str, Any] = {**chosen, "sorts": SORTS, "page": page, "result": None, "problem": None, "facets": {},
+                               "filtered": any(chosen[f] is not None for f in ("category", "brand", "price_min", "price_max")),
+                               "page_href": lambda n: "/search?" + urlencode({**applied, "page": n})}
+    try:
+        query = SearchQuery(user_id=user, k=PAGE_K, page=page, **chosen)  # type: ignore[arg-type]
+        result = services.searcher().search(query.q, mode=query.mode, k=query.k, offset=(page - 1) * PAGE_K,
+                                            filters=item_filters(query), sort=query.sort, user_id=user)
+        context["result"] = search_out(services, query, result)
+        context["facets"] = facet_links(context["result"].facets, chosen)
+    except NotBuilt as exc:
+        context["problem"] = exc.message
+    except (ShoprecError, ValueError) as exc:
+        context["problem"] = str(exc)
+    return _page(request, services, "search.html", user, **context)
+
+
+def facet_links(facets: dict[str, list[Any]], chosen: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per facet, each value with its count, the URL that applies it, and whether it is applied
+    (clicking an applied value removes it). Price buckets ("25-50", "2500+") become a price range."""
+    links: dict[str, list[dict[str, Any]]] = {}
+    for name, values in facets.items():
+        entries = []
+        for facet in values[:12]:
+            params = _applied(chosen)
+            if name == "price":
+                low, _, high = facet.value.rstrip("+").partition("-")
+                wanted = {"price_min": _number(low), "price_max": _number(high)}
+                active = all(chosen.get(k) == v for k, v in wanted.items())
+                for key, value in wanted.items():
+                    params.pop(key, None)
+                    if not active and value is not None:
+                        params[key] = f"{value:g}"
+            else:
+                active = chosen.get(name) == facet.value
+                params.pop(name, None)
+                if not active:
+                    params[name] = facet.value
+            entries.append({"value": facet.value, "count": facet.count, "active": active, "href": "/search?" + urlencode(params)})
+        links[name] = entries
+    return links
+
+
+def _applied(chosen: dict[str, Any]) -> dict[str, Any]:
+    """The query string of the choices made (defaults left out, prices without a trailing .0)."""
+    out: dict[str, Any] = {}
+    for key, value in chosen.items():
+        if value in (None, "") or (key == "sort" and value == "relevance"):
+            continue
+        out[key] = f"{value:g}" if isinstance(value, float) else value
+    return out
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+@router.get("/items/{item_id}", response_class=HTMLResponse)
+def item_page(request: Request, services: ServicesDep, item_id: Annotated[str, Path(max_length=256)]) -> Response:
+    """One product with buttons that post events, similar items, and the shopper's shelves."""
+    user = shopper(request, services)
+    services.catalogue.sync()
+    item = services.catalogue.get(item_id)
+    if item is None:
+        return _page(request, services, "missing.html", user, item_id=item_id, status_code=404)
+    return _page(request, services, "item.html", user, item=item, similar=similar(services, item_id),
+                 for_you=for_you(services, user), because=because(services, user))
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report_page(request: Request, services: ServicesDep) -> Response:
+    """The latest evaluation report (written by `shoprec evaluate` / `shoprec demo`)."""
+    user = shopper(request, services)
+    return _page(request, services, "report.html", user, has_report=_report_path(services).exists())
+
+
+@router.get("/report/evaluation.html")
+def report_file(services: ServicesDep) -> Response:
+    """The report itself (self-contained HTML, plots embedded)."""
+    path = _report_path(services)
+    if not path.exists():
+        raise NotFound("no evaluation report yet: run 'shoprec evaluate' or 'shoprec demo'")
+    return FileResponse(path, media_type="text/html")
+
+
+# ------------------------------------------------------------------ shelves (fragments the JS refreshes)
+@router.get("/shelves/for-you", response_class=HTMLResponse)
+def for_you_fragment(request: Request, services: ServicesDep) -> Response:
+    user = shopper(request, services)
+    return templates.TemplateResponse(request, "_shelf.html", {"shelf": for_you(services, user)})
+
+
+@router.get("/shelves/because", response_class=HTMLResponse)
+def because_fragment(request: Request, services: ServicesDep) -> Response:
+    user = shopper(request, services)
+    return templates.TemplateResponse(request, "_shelf.html", {"shelf": because(services, user)})
+
+
+@router.get("/shelves/similar/{item_id}", response_class=HTMLResponse)
+def similar_fragment(request: Request, services: ServicesDep, item_id: Annotated[str, Path(max_length=256)]) -> Response:
+    return templates.TemplateResponse(request, "_shelf.html", {"shelf": similar(services, item_id)})
+
+
+# ------------------------------------------------------------------ shelves' content
+def for_you(services: Services, user: str) -> dict[str, Any]:
+    """The "for you" shelf."""
+    return _shelf("for-you", "For you", "/shelves/for-you",
+                  lambda engine: engine.recommend(user, SHELF_K, filters=ItemFilters(in_stock=True), explain=True), services)
+
+
+def because(services: Services, user: str) -> dict[str, Any]:
+    """The "because you viewed …" shelf, titled after the item the shopper touched last."""
+    shelf = _shelf("because", "Because you viewed …", "/shelves/because", lambda engine: [], services)
+    if services.engine is None:
+        return shelf
+    anchor, recs = services.recommender().because_you_viewed(user, SHELF_K)
+    if anchor is not None:
+        title = (services.catalogue.get(anchor) or {}).get(S.TITLE) or anchor
+        shelf.update(title=f"Because you viewed {title}", anchor=anchor, items=_cards(services, recs))
+    return shelf
+
+
+def similar(services: Services, item_id: str) -> dict[str, Any]:
+    """The "similar items" shelf of an item page."""
+    return _shelf("similar", "Similar items", f"/shelves/similar/{item_id}",
+                  lambda engine: engine.similar(item_id, SHELF_K), services)
+
+
+def _shelf(key: str, title: str, src: str, fetch: Any, services: Services) -> dict[str, Any]:
+    shelf: dict[str, Any] = {"key": key, "title": title, "src": src, "items": [], "problem": None, "anchor": None}
+    try:
+        shelf["items"] = _cards(services, fetch(services.recommender()))
+    except ShoprecError as exc:
+        shelf["problem"] = str(exc)
+    return shelf
+
+
+def _cards(services: Services, recs: list[Any]) -> list[dict[str, Any]]:
+    return [{"item_id": r.item_id, "title": r.title or r.item_id, "price": r.price, "brand": r.brand,
+             "category": r.category, "why": r.reasons[0].text if getattr(r, "reasons", None) else None} for r in recs]
+
+
+# ------------------------------------------------------------------ helpers
+def shopper(request: Request, services: Services) -> str:
+    """The shopper the pages are for: `?user=`, else the switcher's cookie, else the first known user."""
+    chosen = request.query_params.get("user") or request.cookies.get(USER_COOKIE)
+    if chosen and _SAFE_ID.match(chosen):
+        return chosen
+    choices = shopper_choices(request, services)
+    return choices[0] if choices else "guest"
+
+
+def shopper_choices(request: Request, services: Services) -> list[str]:
+    """A few shoppers to switch between (the first users of the store), read once per app."""
+    cached: list[str] | None = getattr(request.app.state, "storefront_shoppers", None)
+    if cached is None:
+        users = services.store.users()[S.USER_ID].astype(str)
+        cached = users.head(12).tolist()
+        request.app.state.storefront_shoppers = cached
+    return cached
+
+
+def highlight(text: str | None) -> Markup:
+    """A search highlight (HTML: escaped text with <mark> around matched words) made safe whatever
+    it holds: decoded, escaped whole, then only <mark>, <b> and <em> restored."""
+    escaped = str(escape(html.unescape(text or "")))
+    for tag in ("mark", "b", "em"):
+        escaped = escaped.replace(f"&lt;{tag}&gt;", f"<{tag}>").replace(f"&lt;/{tag}&gt;", f"</{tag}>")
+    return Markup(escaped)  # noqa: S704 - built from escaped text above
+
+
+def price(value: float | None) -> str:
+    """A price for display."""
+    return "" if value is None else f"{value:,.2f}"
+
+
+templates.env.filters["highlight"] = highlight
+templates.env.filters["price"] = price
+
+
+def _report_path(services: Services) -> FilePath:
+    return services.workspace / "reports" / "evaluation.html"
+
+
+def _page(request: Request, services: Services, name: str, user: str, status_code: int = 200, **context: Any) -> Response:
+    context.update(user=user, shoppers=shopper_choices(request, services), storefront_key=services.storefront_key,
+                   bundle=services.engine.bundle.version if services.engine is not None else None,
+                   search_ready=services.search is not None, new_shopper=f"visitor-{secrets.token_hex(3)}")
+    return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -1,0 +1,77 @@
+"""The storefront in a real browser (Playwright driving Debian's Chromium, headless): search, open an
+item, add it to the cart, and watch the "for you" shelf change.
+
+Needs /usr/bin/chromium (`apt-get install -y chromium`) and the playwright package; Playwright's own
+browser download is never used. Set SHOPREC_DOCS_SCREENSHOT=1 to also write docs/storefront.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from shoprec.data import schema as S
+from shoprec.data.store import Store
+from tests.service.conftest import serving
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "storefront.png"
+
+pytestmark = pytest.mark.browser
+
+
+def _shelf_ids(page, shelf: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.eval_on_selector_all(f"#shelf-{shelf} .card", "cards => cards.map(c => c.dataset.itemId)")
+
+
+def test_search_open_an_item_add_to_cart_and_the_shelf_changes(shop: Path, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: install it with 'apt-get install -y chromium'")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+    items = Store(shop).items()
+    brand = next(b for b in items[S.BRAND].dropna().value_counts().index if re.fullmatch(r"[A-Za-z]+", b))
+
+    with serving(shop, "--demo") as (_, url), sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url + "/")
+            page.select_option("#user-switcher", index=page.eval_on_selector("#user-switcher", "s => s.options.length - 1"))
+            page.wait_for_load_state("load")
+            shopper = page.text_content("#current-user")
+            assert shopper and shopper.startswith("visitor-")
+            before = _shelf_ids(page, "for-you")
+            assert len(before) == 8
+
+            page.fill("#search-box", brand.lower())
+            page.press("#search-box", "Enter")
+            page.wait_for_selector("#results .card")
+            assert page.locator("#results .card mark").count() > 0
+            assert page.locator(".facets a.facet").count() > 0
+            first = page.locator("#results .card").first
+            chosen = first.get_attribute("data-item-id")
+            first.locator("a").click()
+
+            page.wait_for_selector("#item-title")
+            assert page.url.endswith(f"/items/{chosen}")
+            page.wait_for_selector("#toast:not([hidden])")  # the automatic view was posted
+            page.wait_for_function("document.body.dataset.shelvesVersion !== undefined")
+            stamp = page.get_attribute("body", "data-shelves-version")
+            page.click("#add-to-cart")
+            page.wait_for_function(f"document.body.dataset.shelvesVersion !== '{stamp}'")
+            assert page.text_content("#toast") == "Added to cart"
+            after = _shelf_ids(page, "for-you")
+            assert len(after) == 8 and after != before and chosen not in after
+            assert "Because you viewed" in (page.text_content("#shelf-because h2") or "")
+            page.screenshot(path=str(tmp_path / "storefront.png"), full_page=True)
+            assert (tmp_path / "storefront.png").stat().st_size > 10_000
+            if os.environ.get("SHOPREC_DOCS_SCREENSHOT") == "1":
+                shutil.copyfile(tmp_path / "storefront.png", DOCS_SCREENSHOT)
+        finally:
+            browser.close()
