@@ -142,3 +142,16 @@ def test_cache_keys_depend_on_model_and_text(tmp_path: Path) -> None:
     cache = EmbeddingCache(tmp_path, "m1")
     (tmp_path / cache.path.name).write_bytes(b"damaged")
     assert len(EmbeddingCache(tmp_path, "m1")) == 0  # a damaged cache is empty, not an error
+
+
+@pytest.mark.slow
+def test_the_static_encoder_is_distilled_offline_and_searches(workspace: Path) -> None:
+    """model2vec distils the local MiniLM folder (~20 s, no download) into the index's models folder."""
+    index = SemanticIndex.build(workspace / FOLDER, catalogue(), SemanticSettings(encoder="static"))
+    assert (workspace / FOLDER / "models" / "static-minilm" / "config.json").exists()
+    vectors = index.encoder.encode(["electric kettle", "electric kettle", ""])
+    assert vectors.shape[1] == index.encoder.dim
+    np.testing.assert_allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(vectors[0], vectors[1])
+    assert index.search("stainless steel kettle", k=1)[0][0] == "kettle"
+    assert index.search("cordless drill batteries", k=1)[0][0] == "drill"

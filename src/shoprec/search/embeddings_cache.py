@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -133,12 +134,25 @@ def distil_static_model(folder: Path) -> Path:
 
 
 def load_encoder(kind: str, models_dir: Path) -> Encoder:
-    """The encoder `kind` (one of ENCODERS); the static one is distilled into `models_dir` if absent."""
+    """The encoder `kind` (one of ENCODERS); the static one is distilled into `models_dir` if absent.
+
+    One instance per process and folder: every index (and every engine a service reopens) shares
+    the loaded model instead of loading ~90 MB again."""
     if kind == "minilm":
-        return MiniLMEncoder()
+        return _shared_minilm()
     if kind == "static":
-        return StaticEncoder(Path(models_dir) / "static-minilm")
+        return _shared_static(Path(models_dir) / "static-minilm")
     raise ConfigError(f"encoder must be one of {', '.join(ENCODERS)}, got {kind!r}")
+
+
+@cache
+def _shared_minilm() -> MiniLMEncoder:
+    return MiniLMEncoder()
+
+
+@cache
+def _shared_static(folder: Path) -> StaticEncoder:
+    return StaticEncoder(folder)
 
 
 def encoder_name(kind: str) -> str:
