@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from shoprec.ranking.ltr import LearnedRanker, RankerSettings
@@ -52,3 +54,13 @@ def test_contributions_are_grouped_by_model_and_sum_to_the_prediction(tmp_path):
     again = LearnedRanker.load(tmp_path / "r")
     np.testing.assert_allclose(again.predict(x[:100]), ranker.predict(x[:100]))
     assert again.feature_names == names
+
+
+def test_a_ranker_saved_before_bagging_still_loads(tmp_path):
+    x, labels, sizes, names, _ = planted()
+    ranker = LearnedRanker.fit(x, labels, sizes, names, RankerSettings(n_estimators=20, bags=1))
+    booster, n = ranker.boosters[0]
+    (tmp_path / "old").mkdir()
+    booster.save_model(str(tmp_path / "old" / "ranker.txt"), num_iteration=n)
+    (tmp_path / "old" / "ranker.json").write_text(json.dumps({"feature_names": names, "best_iteration": n}))
+    np.testing.assert_allclose(LearnedRanker.load(tmp_path / "old").predict(x[:20]), ranker.predict(x[:20]))

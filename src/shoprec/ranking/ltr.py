@@ -20,6 +20,7 @@ from shoprec.errors import ShoprecError
 from shoprec.ranking.ltr_features import CATEGORICAL_FEATURES, group_of
 
 MODEL_FILE = "ranker-{}.txt"
+SINGLE_MODEL_FILE = "ranker.txt"  # the layout before bagging, still read
 META_FILE = "ranker.json"
 # Labels by what the shopper did with a candidate next: the strongest event counts.
 GRADE_OF_EVENT = {"purchase": 3, "add_to_cart": 2}
@@ -106,9 +107,11 @@ class LearnedRanker:
         if not (directory / META_FILE).exists():
             raise ShoprecError(f"{directory}: no {META_FILE}; the learned ranker was not saved completely")
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        # Rankers saved before bagging hold one model in ranker.txt and no "bags" entry.
+        paths = [directory / MODEL_FILE.format(i) for i in range(int(meta["bags"]))] if "bags" in meta \
+            else [directory / SINGLE_MODEL_FILE]
         boosters = []
-        for i in range(int(meta["bags"])):
-            path = directory / MODEL_FILE.format(i)
+        for path in paths:
             if not path.exists():
                 raise ShoprecError(f"{directory}: no {path.name}; the learned ranker was not saved completely")
             booster = lgb.Booster(model_file=str(path))
