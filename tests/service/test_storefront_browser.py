@@ -42,8 +42,9 @@ def test_search_open_an_item_add_to_cart_and_the_shelf_changes(shop: Path, tmp_p
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(url + "/")
-            page.select_option("#user-switcher", index=page.eval_on_selector("#user-switcher", "s => s.options.length - 1"))
-            page.wait_for_load_state("load")
+            last = page.eval_on_selector("#user-switcher", "s => s.options.length - 1")
+            with page.expect_navigation(wait_until="load"):  # the switcher sets a cookie and reloads the page
+                page.select_option("#user-switcher", index=last)
             shopper = page.text_content("#current-user")
             assert shopper and shopper.startswith("visitor-")
             before = _shelf_ids(page, "for-you")
