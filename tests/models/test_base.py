@@ -15,7 +15,7 @@ from shoprec.data.history import Histories
 from shoprec.data.idmap import IdMap
 from shoprec.data.schema import EVENT_TYPE_CODE
 from shoprec.errors import ConfigError
-from shoprec.models.base import Recommender, seen_items
+from shoprec.models.base import Recommender, kth_largest, seen_items, top_k
 from shoprec.models.ranked import RankedList
 
 DAY = 86_400_000
@@ -169,3 +169,30 @@ def test_ranked_list() -> None:
     assert len(RankedList.empty()) == 0
     with pytest.raises(ValueError, match="one length"):
         RankedList([1, 2], [0.5])
+
+
+# ----------------------------------------------------------------- top_k and kth_largest
+@pytest.mark.parametrize("shape", ["random", "mostly_zero", "mostly_minus_inf", "all_equal", "few_distinct"])
+@pytest.mark.parametrize("k", [1, 10, 1000, 9000])
+def test_kth_largest_matches_a_full_sort(shape: str, k: int) -> None:
+    rng = np.random.default_rng(len(shape) * 7 + k)
+    n = 20_000
+    values = {
+        "random": rng.normal(size=n),
+        "mostly_zero": np.where(rng.random(n) < 0.02, rng.random(n), 0.0),
+        "mostly_minus_inf": np.where(rng.random(n) < 0.01, rng.random(n), -np.inf),
+        "all_equal": np.full(n, 3.5),
+        "few_distinct": rng.integers(0, 4, n).astype(float),
+    }[shape].astype(np.float32)
+    assert kth_largest(values, k) == np.sort(values)[::-1][k - 1]
+
+
+def test_top_k_on_a_sparse_score_row_keeps_ties_to_the_lower_index() -> None:
+    n = 50_000
+    scores = np.zeros((1, n), dtype=np.float32)
+    scores[0, [40_000, 7, 123]] = [0.9, 0.5, 0.9]
+    scores[0, 10:20] = -np.inf
+    ranked = top_k(scores, np.arange(n), 6)[0]
+    # 123 and 40000 tie at 0.9 (lower index first), then 7, then zeros from index 0 upwards
+    assert ranked.items.tolist() == [123, 40_000, 7, 0, 1, 2]
+    assert ranked.scores.tolist() == pytest.approx([0.9, 0.9, 0.5, 0.0, 0.0, 0.0])

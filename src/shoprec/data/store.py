@@ -56,6 +56,8 @@ class Manifest:
     def from_json(cls, raw: dict[str, object]) -> Manifest:
         raw = dict(raw)
         raw.pop("format", None)
+        if isinstance(raw.get("event_segments"), list):  # copies: a caller may edit its manifest
+            raw["event_segments"] = [dict(s) for s in raw["event_segments"]]  # type: ignore[union-attr]
         return cls(**raw)  # type: ignore[arg-type]
 
 
@@ -67,16 +69,27 @@ class Store:
         self.root = self.workspace / "store"
         (self.root / "events").mkdir(parents=True, exist_ok=True)
         self._live: LiveLog | None = None
+        self._manifest_read: tuple[tuple[int, int, int], dict[str, object]] | None = None
 
     # ---- state ---------------------------------------------------------------------------
     def manifest(self) -> Manifest:
-        """The current manifest (an empty one for a new workspace)."""
+        """The current manifest (an empty one for a new workspace).
+
+        The file is re-read only when it changed (another inode, mtime or size: every publish
+        replaces it atomically): the service asks on every request.
+        """
         path = self.root / MANIFEST
-        if not path.exists():
-            return Manifest()
         try:
-            return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+            stat = path.stat()
+        except FileNotFoundError:
+            return Manifest()
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        try:
+            if self._manifest_read is None or self._manifest_read[0] != key:
+                self._manifest_read = (key, json.loads(path.read_text(encoding="utf-8")))
+            return Manifest.from_json(self._manifest_read[1])
         except (json.JSONDecodeError, TypeError) as exc:
+            self._manifest_read = None
             raise DataError(f"store manifest is unreadable: {exc}", file=str(path)) from exc
 
     def _publish(self, manifest: Manifest) -> None:

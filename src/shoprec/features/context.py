@@ -18,10 +18,25 @@ CONTEXT_FEATURES = ("hour", "weekday", "is_weekend", "month", "season", "is_holi
 DEFAULT_COUNTRY = "US"
 
 
+HOUR_MS = 3_600_000
+
+
 def context_features(now_ms: np.ndarray, country: str = DEFAULT_COUNTRY) -> dict[str, np.ndarray]:
     """Per request time (epoch ms, UTC): hour 0-23, weekday 0 (Monday)-6, is_weekend, month 1-12,
     season 0-3 (northern meteorological: Dec-Feb 0 winter ... Sep-Nov 3 autumn), is_holiday and
     the days until the next holiday (capped at 60)."""
+    now_ms = np.asarray(now_ms, dtype=np.int64)
+    if now_ms.shape == (1,):  # one request: every feature is fixed by its UTC hour, so cache by hour
+        return {name: values.copy() for name, values in _one_hour(int(now_ms[0]) // HOUR_MS, country).items()}
+    return _features(now_ms, country)
+
+
+@lru_cache(maxsize=256)
+def _one_hour(hour: int, country: str) -> dict[str, np.ndarray]:
+    return _features(np.array([hour * HOUR_MS], dtype=np.int64), country)
+
+
+def _features(now_ms: np.ndarray, country: str) -> dict[str, np.ndarray]:
     stamps = pd.to_datetime(np.asarray(now_ms, dtype=np.int64), unit="ms", utc=True)
     days = stamps.normalize().tz_localize(None).to_numpy().astype("datetime64[D]")
     years = tuple(sorted({int(y) for y in stamps.year} | {int(y) + 1 for y in stamps.year}))

@@ -166,7 +166,7 @@ class Recommender(ABC):
         scores = self.score(histories, None if candidates is None else columns)
         if not scores.flags.writeable:
             scores = scores.copy()
-        scores[np.isnan(scores)] = -np.inf
+        np.copyto(scores, -np.inf, where=np.isnan(scores))
         if exclude is not None:
             mask_excluded(scores, columns, exclude)
         return top_k(scores, columns, k)
@@ -286,16 +286,41 @@ def top_k(scores: np.ndarray, columns: np.ndarray, k: int) -> list[RankedList]:
     k = min(k, n)
     if k == 0:
         return [RankedList.empty() for _ in range(len(scores))]
-    # The k-th best score per row; every column at or above it is a candidate (ties included),
-    # then a small exact sort picks the k.
-    thresholds = np.partition(scores, n - k, axis=1)[:, n - k]
     lists = []
-    for row, threshold in zip(scores, thresholds, strict=True):
-        pool = np.flatnonzero(row >= threshold) if k < n else np.arange(n)
+    for row in scores:
+        # The k-th best score; every column at or above it is a candidate (ties included), then a
+        # small exact sort picks the k.
+        pool = np.flatnonzero(row >= kth_largest(row, k)) if k < n else np.arange(n)
         pool = pool[row[pool] > -np.inf]
         chosen = pool[np.lexsort((columns[pool], -row[pool]))[:k]]
         lists.append(RankedList(columns[chosen], row[chosen]))
     return lists
+
+
+_SAMPLE = 1024
+
+
+def kth_largest(values: np.ndarray, k: int) -> float:
+    """The k-th largest of a 1-d array (1 <= k <= len), robust to long runs of equal values.
+
+    `np.partition` slows down about twentyfold when the k-th position falls inside a long run of
+    equal values, which is the usual case for scores (most of a catalogue scores 0 or -inf): 8 ms
+    instead of 0.4 ms on 100,000 items. A guess from a strided sample first splits off the few
+    values above it, and only those are partitioned.
+    """
+    n = len(values)
+    if n <= 4 * _SAMPLE:
+        return float(np.partition(values, n - k)[n - k])
+    sample = values[:: n // _SAMPLE]
+    m = len(sample)
+    j = min(m, int(np.ceil(k * m / n)) + 2)  # a little above the k-th's expected rank in the sample
+    guess = np.partition(sample, m - j)[m - j]
+    above = values[values > guess]
+    if k <= len(above) < n // 2:
+        return kth_largest(above, k)
+    if len(above) < k and np.count_nonzero(values >= guess) >= k:
+        return float(guess)  # fewer than k values beat the guess but k reach it: it is the k-th
+    return float(np.partition(values, n - k)[n - k])
 
 
 # --------------------------------------------------------------------- state codec

@@ -46,6 +46,7 @@ class ContextPopularity(Recommender):
             raise ConfigError(f"smoothing must be >= 0, got {self.smoothing}")
 
     def _fit(self, dataset: Dataset) -> None:
+        self.__dict__.pop("_scores_cache", None)
         n = dataset.n_items
         if not dataset.n_events:
             self.recent_ = np.zeros(n)
@@ -77,6 +78,18 @@ class ContextPopularity(Recommender):
         stamp = pd.Timestamp(int(now_ms), unit="ms", tz="UTC")
         part = int(daypart(np.array([stamp.hour]))[0])
         weekend = int(stamp.weekday() >= 5)
+        return self._scores_in(part, weekend)
+
+    def _scores_in(self, part: int, weekend: int) -> np.ndarray:
+        """The scores for one daypart and weekday/weekend, computed once per fitted model (read-only)."""
+        cache: dict[tuple[int, int], np.ndarray] = self.__dict__.setdefault("_scores_cache", {})
+        if (part, weekend) not in cache:
+            scores = self._compute(part, weekend)
+            scores.flags.writeable = False
+            cache[(part, weekend)] = scores
+        return cache[(part, weekend)]
+
+    def _compute(self, part: int, weekend: int) -> np.ndarray:
         share_daypart = self._affinity(self.by_daypart_, part, N_DAYPARTS)
         # Weekend days are 2 of 7: an item with no weekday/weekend preference has weekend share 2/7.
         expected_weekend = np.array([5 / 7, 2 / 7])

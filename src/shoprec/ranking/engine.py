@@ -149,8 +149,8 @@ class RecommendationEngine:
             ranked, parts = answer.ranked, answer.contributions
         else:
             scores = model.score(history)[0].astype(np.float32)  # one row; masking it beats a candidate list
-            scores[~allowed] = -np.inf
-            scores[np.isnan(scores)] = -np.inf
+            np.copyto(scores, -np.inf, where=~allowed)  # faster than boolean-index assignment
+            np.copyto(scores, -np.inf, where=np.isnan(scores))
             ranked = top_k(scores[None, :], np.arange(len(scores)), pool)[0]
             parts = [{name: float(s)} for s in ranked.scores]
         diverse = diversify(ranked, self.catalogue.category_codes, k, self.rules)
@@ -213,8 +213,8 @@ def _fill(scores: np.ndarray, allowed: np.ndarray, taken: set[int], n: int, stag
     usable = allowed.copy()
     usable[list(taken)] = False
     usable &= np.isfinite(scores)
-    pool = np.flatnonzero(usable)
-    order = pool[np.lexsort((pool, -scores[pool]))][:n]
+    masked = np.where(usable, scores, -np.inf)
+    order = top_k(masked[None, :], np.arange(len(masked)), n)[0].items
     return [(int(i), float(scores[i]), stage, {model: float(scores[i])} if model else {}) for i in order]
 
 

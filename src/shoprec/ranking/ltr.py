@@ -69,12 +69,16 @@ class LearnedRanker:
         """One score per row (higher is better)."""
         if not len(features):
             return np.zeros(0)
-        return np.mean([b.predict(features, num_iteration=n) for b, n in self.boosters], axis=0).astype(np.float64)
+        threads = _threads_for(len(features))
+        return np.mean([b.predict(features, num_iteration=n, num_threads=threads) for b, n in self.boosters],
+                       axis=0).astype(np.float64)
 
     def contributions(self, features: np.ndarray, with_bias: bool = False) -> dict[str, np.ndarray]:
         """Per row, the score's SHAP contributions summed by model or feature group (averaged over the
         bagged models); with `with_bias`, the expected value too (key "bias"), so the parts sum to the score."""
-        raw = np.mean([b.predict(features, num_iteration=n, pred_contrib=True) for b, n in self.boosters], axis=0)
+        threads = _threads_for(len(features))
+        raw = np.mean([b.predict(features, num_iteration=n, pred_contrib=True, num_threads=threads)
+                       for b, n in self.boosters], axis=0)
         out: dict[str, np.ndarray] = {}
         for i, name in enumerate(self.feature_names):
             group = group_of(name)
@@ -174,3 +178,13 @@ def _sample_rows(labels: np.ndarray, group_sizes: np.ndarray, limit: int, seed: 
         sizes.append(len(positive) + len(chosen))
         start += size
     return keep, np.array(sizes, dtype=np.int64)
+
+
+SMALL_BATCH = 5_000
+
+
+def _threads_for(rows: int) -> int:
+    """LightGBM's threads for a prediction: one for a request's few hundred rows (starting OpenMP
+    threads costs more than it saves there, and a server runs requests side by side), the
+    default (every core) for batches."""
+    return 1 if rows <= SMALL_BATCH else 0
