@@ -29,11 +29,11 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import httpx
 import numpy as np
 
 SHOP = {"items": 100_000, "users": 50_000, "events": 1_000_000}
-BENCH_KEY = "bench-admin-key"  # the server's admin key for the duration of the run (bundle reload)
 
 
 def _shoprec(*args: str) -> None:
@@ -60,15 +60,20 @@ def start_server(workspace: Path, semantic: bool, workers: int) -> tuple[subproc
     args = ["serve", "--workspace", str(workspace), "--port", str(port), "--no-access-log", "--no-storefront", "--workers", str(workers)]
     server = subprocess.Popen([sys.executable, "-c", "from shoprec.cli import main; main()", *args, *([] if semantic else ["--no-semantic"])],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "SHOPREC_PROGRESS": "0", "SHOPREC_API_KEYS": BENCH_KEY})
+                              env={**os.environ, "SHOPREC_PROGRESS": "0"})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 900  # a first start may build the search index
+    ready: set[int] = set()
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise SystemExit(f"the server exited with code {server.returncode}")
         try:
-            if httpx.get(f"{url}/ready", timeout=5).status_code == 200:
-                return server, url
+            answer = httpx.get(f"{url}/ready", timeout=5)  # a new connection each time: any worker may answer
+            if answer.status_code == 200:
+                ready.add(answer.json()["worker"])
+                if len(ready) >= workers:  # every worker loaded: none is still starting while we measure
+                    return server, url
+                continue
         except httpx.TransportError:
             pass
         time.sleep(0.5)
@@ -97,18 +102,35 @@ def request_makers(workspace: Path, seed: int) -> dict[str, object]:
     return {"recommendations": recommendation, "search": search}
 
 
-def _ok(endpoint: str, response: httpx.Response) -> bool:
-    if response.status_code != 200:
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` and its live children (uvicorn workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def _ok(endpoint: str, status: int, body: dict[str, object]) -> bool:
+    if status != 200:
         return False
-    body = response.json()
     return bool(body["items"]) if endpoint == "recommendations" else "total" in body
 
 
-async def run_load(url: str, endpoint: str, make, clients: int, seconds: float, warmup: float, seed: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+async def run_load(url: str, endpoint: str, make, clients: int, seconds: float, warmup: float, seed: int,  # type: ignore[no-untyped-def]
+                   server_pid: int) -> dict[str, float]:
+    """`clients` closed-loop workers over keep-alive connections (aiohttp: about a quarter of httpx's
+    CPU per request, which matters when client and server share two cores)."""
     latencies: list[float] = []
+    cpu: dict[str, float] = {}
     errors = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(base_url=url, connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as client:
         start = time.perf_counter()
         measure_from, stop_at = start + warmup, start + warmup + seconds
 
@@ -121,9 +143,11 @@ async def run_load(url: str, endpoint: str, make, clients: int, seconds: float, 
                 if sent >= stop_at:
                     return
                 try:
-                    response = await client.get(path, params=params)
-                    ok, what = _ok(endpoint, response), f"HTTP {response.status_code}: {response.text[:200]}"
-                except httpx.HTTPError as exc:
+                    async with client.get(path, params=params) as response:
+                        text = await response.text()
+                        ok = _ok(endpoint, response.status, json.loads(text) if response.status == 200 else {})
+                        what = f"HTTP {response.status}: {text[:200]}"
+                except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError) as exc:
                     ok, what = False, f"{type(exc).__name__}: {exc}"
                 done = time.perf_counter()
                 if sent >= measure_from:
@@ -132,10 +156,18 @@ async def run_load(url: str, endpoint: str, make, clients: int, seconds: float, 
                 if not ok:
                     print(f"error on {path} {params}: {what}", file=sys.stderr, flush=True)
 
-        await asyncio.gather(*(worker(n) for n in range(clients)))
+        async def meter() -> None:  # CPU used by the server and by this client over the measured window
+            await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+            cpu["server"], cpu["client"] = -cpu_seconds(server_pid), -time.process_time()
+            await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+            cpu["server"] += cpu_seconds(server_pid)
+            cpu["client"] += time.process_time()
+
+        await asyncio.gather(meter(), *(worker(n) for n in range(clients)))
     ms = np.array(latencies) * 1000
     return {"requests": len(ms), "errors": errors, "rps": len(ms) / seconds,
-            "p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)), "p99": float(np.percentile(ms, 99))}
+            "p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)), "p99": float(np.percentile(ms, 99)),
+            "server_cpu_ms": 1000 * cpu["server"] / max(len(ms), 1), "client_cpu_ms": 1000 * cpu["client"] / max(len(ms), 1)}
 
 
 def main() -> None:
@@ -148,34 +180,37 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--semantic", action="store_true", help="Serve with semantic search (hybrid mode) instead of lexical.")
     parser.add_argument("--workers", type=int, default=1, help="Server processes (shoprec serve --workers).")
-    parser.add_argument("--bundle", help="Serve this bundle version (loaded with POST /v1/admin/reload; it becomes CURRENT).")
+    parser.add_argument("--bundle", help="Serve this bundle version (it becomes the workspace's CURRENT bundle).")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     if args.prepare:
         prepare(args.workspace)
     makers = request_makers(args.workspace, args.seed)
+    if args.bundle:  # CURRENT names it before the start, so that every worker loads it
+        from shoprec.bundle import set_current
+
+        set_current(args.workspace, args.bundle)
     server, url = start_server(args.workspace, args.semantic, args.workers)
     rows = []
     try:
-        if args.bundle:
-            reloaded = httpx.post(f"{url}/v1/admin/reload", json={"version": args.bundle}, headers={"X-API-Key": BENCH_KEY}, timeout=600)
-            reloaded.raise_for_status()
         ready = httpx.get(f"{url}/ready", timeout=10).json()
         bundle = json.loads((args.workspace / "bundles" / ready["bundle"] / "manifest.json").read_text())
         print(f"bundle {ready['bundle']}: default model {bundle['default_model']}", file=sys.stderr, flush=True)
         for endpoint in args.endpoints:
             for clients in args.clients:
-                result = asyncio.run(run_load(url, endpoint, makers[endpoint], clients, args.seconds, args.warmup, args.seed))
+                result = asyncio.run(run_load(url, endpoint, makers[endpoint], clients, args.seconds, args.warmup, args.seed,
+                                              server.pid))
                 rows.append((endpoint, clients, result))
                 print(f"{endpoint} x{clients}: {result}", file=sys.stderr, flush=True)
     finally:
         server.kill()
         server.wait()
     print(f"bundle default model: {bundle['default_model']}; search: {'hybrid' if args.semantic else 'lexical'}; workers: {args.workers}")
-    print("| endpoint | clients | requests | errors | requests/s | p50 ms | p95 ms | p99 ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| endpoint | clients | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | server CPU ms/request | client CPU ms/request |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for endpoint, clients, r in rows:
-        print(f"| {endpoint} | {clients} | {r['requests']:,} | {r['errors']} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |")
+        print(f"| {endpoint} | {clients} | {r['requests']:,} | {r['errors']} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | "
+              f"{r['p99']:.1f} | {r['server_cpu_ms']:.2f} | {r['client_cpu_ms']:.2f} |")
 
 
 if __name__ == "__main__":

@@ -97,3 +97,16 @@ def test_bad_hyperparameters_fail_at_fit(params: dict[str, float]) -> None:
 def test_empty_training_data_gives_zeros() -> None:
     dataset = tiny().subset(np.zeros(7, dtype=bool))
     np.testing.assert_array_equal(scores_of(PopularityRecommender(half_life_days=3), dataset), [0, 0, 0])
+
+
+def test_fixed_scores_are_every_users_row_and_refitting_refreshes_the_ranking() -> None:
+    model = PopularityRecommender().fit(tiny())
+    row, order = model.fixed_ranking()  # type: ignore[misc]
+    np.testing.assert_array_equal(row, model.score(Histories.empty(3))[2])
+    np.testing.assert_array_equal(row, [6.0, 4.0, 1.0])  # A: view 1 + purchase 5; B: cart 3 + view 1; C: view 1
+    assert order.tolist() == [A, B, C]
+    unweighted = PopularityRecommender(weighted=False)
+    unweighted.fit(tiny())
+    first = unweighted.fixed_ranking()[0].copy()  # type: ignore[index]
+    unweighted.fit(tiny(WeightConfig(event_weights={"view": 1, "purchase": 0, "add_to_cart": 0})))
+    assert not np.array_equal(first, unweighted.fixed_ranking()[0])  # type: ignore[index]

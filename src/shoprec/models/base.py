@@ -99,6 +99,8 @@ class Recommender(ABC):
     def _forget(self) -> None:
         for name in list(self._learned_state()):
             delattr(self, name)
+        for name in [n for n in vars(self) if n.startswith("_cached_")]:  # derived from the learned state
+            delattr(self, name)
 
     @property
     def is_fitted(self) -> bool:
@@ -112,6 +114,25 @@ class Recommender(ABC):
             )
 
     # ----------------------------------------------------------------- scoring
+    def fixed_scores(self) -> np.ndarray | None:
+        """The one score row (float32, read-only) every request gets, when the model's scores depend
+        on neither the history nor the time (popularity); None otherwise. Fusion ranks such a row
+        once instead of on every request."""
+        return None
+
+    def fixed_ranking(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(`fixed_scores()`, its items best first with ties to the lower index), computed once per
+        fit; None for a model without fixed scores."""
+        cached = self.__dict__.get("_cached_fixed_ranking")
+        if cached is None:
+            row = self.fixed_scores()
+            if row is None:
+                return None
+            order = np.lexsort((np.arange(len(row)), -row))
+            order.flags.writeable = False
+            cached = self._cached_fixed_ranking = (row, order)
+        return cached
+
     def score(self, histories: Histories, items: np.ndarray | None = None) -> np.ndarray:
         """Scores of every item (or of `items`, in that order) for each history: float32, users x items.
 

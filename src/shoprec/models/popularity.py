@@ -50,6 +50,12 @@ class PopularityRecommender(Recommender):
         self.reference_time_ms_: int | None = int(dataset.timestamps.max()) if dataset.n_events else None
         self.item_scores_ = np.bincount(dataset.event_items, weights=weights, minlength=dataset.n_items)
 
+    def fixed_scores(self) -> np.ndarray | None:
+        self._check_fitted()
+        row = self.item_scores_.astype(np.float32)
+        row.flags.writeable = False
+        return row
+
     def _score(self, histories: Histories, items: np.ndarray | None) -> np.ndarray:
         row = self.item_scores_ if items is None else self.item_scores_[items]
         return np.tile(row.astype(np.float32), (len(histories), 1))

@@ -15,6 +15,7 @@ import numpy as np
 
 from shoprec.data.history import Histories
 from shoprec.models.base import Recommender, mask_excluded, top_k
+from shoprec.models.ranked import RankedList
 from shoprec.ranking.fusion import Candidates, FusionError
 
 DEFAULT_N_CANDIDATES = 100
@@ -82,15 +83,18 @@ def _generate_chunk(members: Mapping[str, Recommender], histories: Histories, n:
     full_scores = []
     lists_per_member = []
     for name, model in members.items():
+        fixed = model.fixed_ranking()
+        if fixed is not None:  # the same row for everyone (popularity): its ranking is walked, not recomputed
+            row, order = fixed
+            _check_finite(name, row[None, :], offset)
+            full_scores.append(np.broadcast_to(row, (len(histories), n_items)))
+            lists_per_member.append([_walk(row, order, allowed, None if exclude is None else exclude[u], n)
+                                     for u in range(len(histories))])
+            continue
         scores = model.score(histories)
         if not scores.flags.writeable:
             scores = scores.copy()
-        highest = scores.max() if scores.size else 0.0  # NaN if any is NaN: one pass where all is well
-        if np.isnan(highest) or highest == np.inf:
-            broken = np.isnan(scores) | (scores == np.inf)
-            row, item = (int(v) for v in np.argwhere(broken)[0])
-            raise FusionError(f"model '{name}' scored item {item} {scores[row, item]} for user row {offset + row}; "
-                              "fusion takes finite scores (or -inf for never) only")
+        _check_finite(name, scores, offset)
         if exclude is not None:
             mask_excluded(scores, columns, exclude)
         if allowed is not None:
@@ -116,6 +120,36 @@ def _generate_chunk(members: Mapping[str, Recommender], histories: Histories, n:
             positions = starts[u] + np.searchsorted(keys_per_user[u], ranked.items)
             ranks_out[positions, j] = np.arange(1, len(ranked) + 1)
     return CandidateBatch(user_rows + offset, items, scores_out, ranks_out, lengths, tuple(members))
+
+
+def _check_finite(name: str, scores: np.ndarray, offset: int) -> None:
+    highest = scores.max() if scores.size else 0.0  # NaN if any is NaN: one pass where all is well
+    if np.isnan(highest) or highest == np.inf:
+        broken = np.isnan(scores) | (scores == np.inf)
+        row, item = (int(v) for v in np.argwhere(broken)[0])
+        raise FusionError(f"model '{name}' scored item {item} {scores[row, item]} for user row {offset + row}; "
+                          "fusion takes finite scores (or -inf for never) only")
+
+
+def _walk(row: np.ndarray, order: np.ndarray, allowed: np.ndarray | None, exclude: np.ndarray | None,
+          n: int) -> RankedList:
+    """The first `n` items of `order` that are allowed, not excluded and finite: `top_k` of the masked
+    row, found by reading the precomputed order a block at a time."""
+    chosen: list[np.ndarray] = []
+    found, start, block = 0, 0, max(4 * n, 1024)
+    while found < n and start < len(order):
+        items = order[start:start + block]
+        keep = row[items] > -np.inf
+        if allowed is not None:
+            keep &= allowed[items]
+        if exclude is not None and len(exclude):
+            keep &= ~np.isin(items, exclude)
+        chosen.append(items[keep][:n - found])
+        found += len(chosen[-1])
+        start += block
+        block *= 2
+    items = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
+    return RankedList(items.astype(np.int64), row[items])
 
 
 def _concat(parts: list[CandidateBatch], sources: tuple[str, ...], n_users: int) -> CandidateBatch:

@@ -46,7 +46,6 @@ class ContextPopularity(Recommender):
             raise ConfigError(f"smoothing must be >= 0, got {self.smoothing}")
 
     def _fit(self, dataset: Dataset) -> None:
-        self.__dict__.pop("_scores_cache", None)
         n = dataset.n_items
         if not dataset.n_events:
             self.recent_ = np.zeros(n)
@@ -82,7 +81,7 @@ class ContextPopularity(Recommender):
 
     def _scores_in(self, part: int, weekend: int) -> np.ndarray:
         """The scores for one daypart and weekday/weekend, computed once per fitted model (read-only)."""
-        cache: dict[tuple[int, int], np.ndarray] = self.__dict__.setdefault("_scores_cache", {})
+        cache: dict[tuple[int, int], np.ndarray] = self.__dict__.setdefault("_cached_scores", {})
         if (part, weekend) not in cache:
             scores = self._compute(part, weekend)
             scores.flags.writeable = False

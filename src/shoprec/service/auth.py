@@ -50,9 +50,9 @@ def check_key(services: Services, key: str | None, access: Access) -> None:
 
 
 def _requirement(access: Access):  # type: ignore[no-untyped-def]
-    def dependency(services: Annotated[Services, Depends(get_services)],
-                   key: Annotated[str | None, Depends(_key_header)]) -> None:
-        check_key(services, key, access)
+    async def dependency(services: Annotated[Services, Depends(get_services)],
+                         key: Annotated[str | None, Depends(_key_header)]) -> None:
+        check_key(services, key, access)  # async: a comparison of strings, not worth a worker thread
 
     dependency.__name__ = f"require_{access.value}"
     return dependency

@@ -169,8 +169,9 @@ def open_services(settings: ServiceSettings, metrics: Metrics | None = None) -> 
     return services
 
 
-def get_services(request: Request) -> Services:
-    """The app's services (a dependency; override it in tests)."""
+async def get_services(request: Request) -> Services:
+    """The app's services (a dependency; override it in tests). Async: FastAPI would otherwise hand
+    this attribute lookup to a worker thread on every request."""
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
         raise NotReady("the service is starting")

@@ -244,3 +244,4 @@ class ReadyOut(BaseModel):
     items: int
     reason: str | None = None
     search_reason: str | None = None
+    worker: int = Field(description="The answering process's id (with `serve --workers N`, each worker answers for itself).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
@@ -26,7 +27,7 @@ def ready(services: Annotated[Services, Depends(get_services)]) -> Response:
     engine = services.engine
     body = ReadyOut(ready=engine is not None, bundle=engine.bundle.version if engine is not None else None,
                     search=services.search is not None, items=len(services.catalogue),
-                    reason=services.not_ready, search_reason=services.search_off)
+                    reason=services.not_ready, search_reason=services.search_off, worker=os.getpid())
     return JSONResponse(body.model_dump(), status_code=200 if engine is not None else 503)
 
 

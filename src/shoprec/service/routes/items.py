@@ -28,13 +28,13 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 @router.get("/v1/items/{item_id}", response_model=ItemOut, dependencies=[Depends(require_read)])
-def get_item(item_id: ItemId, services: ServicesDep) -> ItemOut:
+async def get_item(item_id: ItemId, services: ServicesDep) -> ItemOut:
     """One catalogue item."""
     return ItemOut(**item_fields(services, item_id))
 
 
 @router.get("/v1/items/{item_id}/similar", response_model=SimilarOut, dependencies=[Depends(require_read)])
-def similar_items(item_id: ItemId, query: Annotated[SimilarQuery, Query()], services: ServicesDep) -> SimilarOut:
+async def similar_items(item_id: ItemId, query: Annotated[SimilarQuery, Query()], services: ServicesDep) -> SimilarOut:
     """Items like this one (never itself, never deleted or out-of-stock items)."""
     engine = services.recommender()
     item_fields(services, item_id)  # 404 for an item not in the catalogue
