@@ -147,7 +147,7 @@ async def run_load(url: str, endpoint: str, make, clients: int, seconds: float, 
                         text = await response.text()
                         ok = _ok(endpoint, response.status, json.loads(text) if response.status == 200 else {})
                         what = f"HTTP {response.status}: {text[:200]}"
-                except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError) as exc:
+                except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as exc:
                     ok, what = False, f"{type(exc).__name__}: {exc}"
                 done = time.perf_counter()
                 if sent >= measure_from:

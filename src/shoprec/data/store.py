@@ -57,7 +57,7 @@ class Manifest:
         raw = dict(raw)
         raw.pop("format", None)
         if isinstance(raw.get("event_segments"), list):  # copies: a caller may edit its manifest
-            raw["event_segments"] = [dict(s) for s in raw["event_segments"]]  # type: ignore[union-attr]
+            raw["event_segments"] = [dict(s) for s in raw["event_segments"]]  # type: ignore[attr-defined]
         return cls(**raw)  # type: ignore[arg-type]
 
 

@@ -13,6 +13,7 @@ from shoprec.data.dataset import Dataset
 from shoprec.data.history import Histories
 from shoprec.errors import ConfigError
 from shoprec.models.base import Recommender
+from shoprec.retrieval.embeddings import cached_item_vectors, with_constant_one
 
 # Ridge strength of the fold-in map, relative to the mean diagonal of the normal equations (so it
 # does not depend on the number of users or the scale of the factors).
@@ -98,12 +99,26 @@ class BPRRecommender(Recommender):
     def _pooled(self, touched: sp.csr_matrix) -> np.ndarray:
         """The mean item factor of each row's touched items (zeros for an empty row)."""
         counts = np.maximum(touched.getnnz(axis=1), 1)
-        return (sp.diags(1.0 / counts) @ touched) @ self.item_factors_.astype(np.float64)
+        means = sp.csr_matrix(sp.diags(1.0 / counts) @ touched)
+        # Only the touched items' factors are read: converting all of them would cost more than the
+        # product when a request's few histories meet a large catalogue.
+        columns = np.unique(means.indices)
+        return means[:, columns] @ self.item_factors_[columns].astype(np.float64)
 
     def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
         """User factors (users x factors, float64) for the rows of a users x items weight matrix."""
         self._check_fitted()
         return self._pooled(_touched(history)) @ self.fold_in_map_
+
+    # ----------------------------------------------------------------- embedding protocol
+    def item_vectors(self) -> np.ndarray:
+        """Item factors with the bias as the last dimension, items x (factors + 1) float32, read-only."""
+        self._check_fitted()
+        return cached_item_vectors(self, lambda: np.hstack([self.item_factors_, self.item_bias_[:, None]]))
+
+    def user_vectors(self, histories: Histories) -> np.ndarray:
+        """Folded-in user factors and a constant 1 (for the bias): `@ item_vectors().T` equals `score`."""
+        return with_constant_one(self.fold_in(self.history_matrix(histories)))
 
     def _score(self, histories: Histories, items: np.ndarray | None) -> np.ndarray:
         users = self.fold_in(self.history_matrix(histories))

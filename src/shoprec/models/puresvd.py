@@ -11,6 +11,13 @@ from shoprec.data.dataset import Dataset
 from shoprec.data.history import Histories
 from shoprec.errors import ConfigError
 from shoprec.models.base import Recommender
+from shoprec.retrieval.embeddings import (
+    cached,
+    cached_item_vectors,
+    fallback_scale,
+    with_fallback_column,
+    with_fallback_users,
+)
 
 
 class PureSVDRecommender(Recommender):
@@ -49,6 +56,24 @@ class PureSVDRecommender(Recommender):
             _, _, vt = randomized_svd(interactions, rank, random_state=int(self.seed))
             self.item_factors_ = np.ascontiguousarray(vt.T, dtype=np.float32)
         self.popularity_ = np.asarray(interactions.sum(axis=0), dtype=np.float32).ravel()
+
+    # ----------------------------------------------------------------- embedding protocol
+    def item_vectors(self) -> np.ndarray:
+        """Q plus the popularity fallback dimension (shoprec.retrieval.embeddings), items x (factors + 1)
+        float32, read-only."""
+        self._check_fitted()
+        return cached_item_vectors(self, lambda: with_fallback_column(self.item_factors_, self.popularity_))
+
+    def user_vectors(self, histories: Histories) -> np.ndarray:
+        """`h Q` plus the fallback dimension: `user_vectors(h) @ item_vectors().T` equals `score(h)`."""
+        history = self.history_matrix(histories)
+        # Only the touched items' factors are read: converting all of them would cost more than the
+        # product on a large catalogue.
+        touched = np.unique(history.indices)
+        users = history[:, touched] @ self.item_factors_[touched].astype(np.float64)
+        empty = history.getnnz(axis=1) == 0
+        scale = cached(self, "fallback_scale", lambda: fallback_scale(self.popularity_, self.item_factors_))
+        return with_fallback_users(users, empty, scale)
 
     def _score(self, histories: Histories, items: np.ndarray | None) -> np.ndarray:
         history = self.history_matrix(histories)

@@ -23,6 +23,13 @@ from shoprec.data.history import Histories
 from shoprec.errors import ConfigError
 from shoprec.models.base import Recommender
 from shoprec.models.torch_utils import EarlyStopping, load_weights, save_weights, seeded
+from shoprec.retrieval.embeddings import (
+    cached,
+    cached_item_vectors,
+    fallback_scale,
+    with_fallback_column,
+    with_fallback_users,
+)
 
 LOSSES = ("softmax", "bce")
 # Above this catalogue size a full softmax's users x items logits get too big for a CPU batch,
@@ -167,6 +174,34 @@ class SASRecRecommender(Recommender):
                 scores[rows] = self.network_.next_item_scores(torch.from_numpy(windows[rows])).numpy()
         # The whole catalogue is always scored, so a candidate subset sees exactly the same numbers.
         return scores if items is None else scores[:, items]
+
+    # ----------------------------------------------------------------- embedding protocol
+    def item_vectors(self) -> np.ndarray:
+        """The (output) item embeddings plus the popularity fallback dimension
+        (shoprec.retrieval.embeddings), items x (dim + 1) float32, read-only."""
+        self._check_fitted()
+        return cached_item_vectors(self, lambda: with_fallback_column(self._item_table(), self.item_popularity_))
+
+    def user_vectors(self, histories: Histories) -> np.ndarray:
+        """The last position's hidden state plus the fallback dimension: `user_vectors(h) @
+        item_vectors().T` equals `score(h)`, an empty history (scored by popularity) included."""
+        self._check_fitted()
+        indptr, sequence_items = _sequences(histories, self._type_weights(), self.n_items_)
+        windows = _last_windows(indptr, sequence_items, self.max_len)
+        hidden = np.zeros((len(histories), self.dim), dtype=np.float32)
+        active = np.flatnonzero(np.diff(indptr) > 0)
+        block = _block_rows(self.n_items_)
+        with seeded(self.seed, self.threads), torch.no_grad():
+            for start in range(0, len(active), block):
+                rows = active[start:start + block]
+                hidden[rows] = self.network_(torch.from_numpy(windows[rows]))[:, -1].numpy()
+        empty = np.diff(indptr) == 0
+        scale = cached(self, "fallback_scale", lambda: fallback_scale(self.item_popularity_, self._item_table()))
+        return with_fallback_users(hidden, empty, scale)
+
+    def _item_table(self) -> np.ndarray:
+        """The item embeddings without the padding row, n_items x dim float32."""
+        return self.network_.item_embedding.weight[1:].detach().numpy()
 
     # ----------------------------------------------------------------- persistence
     def _learned_state(self) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from shoprec.errors import ConfigError
 from shoprec.models.base import Recommender
 from shoprec.models.content import brand_tokens, category_tokens, item_texts, one_hot, price_bucket_tokens, tfidf_matrix
 from shoprec.models.torch_utils import EarlyStopping, embedding_bag_input, load_weights, save_weights, seeded, threads
+from shoprec.retrieval.embeddings import cached_item_vectors, with_constant_one
 
 # Ranking cut-off of the validation metric that early stopping watches (NDCG@20), and at most how
 # many users' last items are held out for it (a sample beyond that: enough to rank epochs).
@@ -230,6 +231,11 @@ class TwoTowerRecommender(Recommender):
 
     # ----------------------------------------------------------------- scoring
     def _score(self, histories: Histories, items: np.ndarray | None) -> np.ndarray:
+        users = self._tower_users(histories)
+        return _scores(users, self.item_vectors_ if items is None else self.item_vectors_[items], self.temperature)
+
+    def _tower_users(self, histories: Histories) -> np.ndarray:
+        """The user tower's unit vector of each history."""
         seqs = _Sequences.from_histories(histories, np.asarray(self.weights_.weight_vector()), self.n_items_)
         starts, ends = seqs.indptr[:-1], seqs.indptr[1:]
         history, weights = seqs.before(ends, self.max_history, starts)
@@ -237,8 +243,20 @@ class TwoTowerRecommender(Recommender):
         # an empty history has no time and gets the "unknown" context, as in training.
         latest = np.full(len(histories), -1, dtype=np.int64)
         latest[ends > starts] = seqs.timestamps[ends[ends > starts] - 1]
-        users = self._user_vectors(self.item_vectors_, history, weights, latest)
-        return _scores(users, self.item_vectors_ if items is None else self.item_vectors_[items], self.temperature)
+        return self._user_vectors(self.item_vectors_, history, weights, latest)
+
+    # ----------------------------------------------------------------- embedding protocol
+    def item_vectors(self) -> np.ndarray:
+        """The item tower's unit vectors with each item's bias as the last dimension, items x (dim + 1)
+        float32, read-only (the learned `item_vectors_`)."""
+        self._check_fitted()
+        return cached_item_vectors(self, lambda: self.item_vectors_)
+
+    def user_vectors(self, histories: Histories) -> np.ndarray:
+        """The user tower's vector divided by the temperature, and a constant 1 for the item bias:
+        `user_vectors(h) @ item_vectors().T` equals `score(h)`."""
+        self._check_fitted()
+        return with_constant_one(self._tower_users(histories) / np.float32(self.temperature))
 
 
 # --------------------------------------------------------------------- the network

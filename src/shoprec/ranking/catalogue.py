@@ -8,6 +8,7 @@ is still on sale, and holds the fields answers show (title, category, brand, pri
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -71,10 +72,8 @@ class Catalogue:
         mask = cache.get(filters)
         if mask is None:
             if len(cache) >= MAX_CACHED_FILTERS:
-                try:
+                with contextlib.suppress(RuntimeError, StopIteration):  # another request thread changed it meanwhile
                     cache.pop(next(iter(cache)), None)  # the oldest
-                except (RuntimeError, StopIteration):  # another request thread changed it meanwhile
-                    pass
             mask = cache[filters] = filters.mask(self.table)
             mask.flags.writeable = False
         return mask

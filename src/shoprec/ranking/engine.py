@@ -34,6 +34,8 @@ from shoprec.ranking.filters import ItemFilters
 from shoprec.ranking.fused import FusionRecommender
 from shoprec.ranking.rules import RuleSettings, diversify, excluded
 from shoprec.recommending import append_views, history_of
+from shoprec.retrieval.ann import AnnIndex, retrieve
+from shoprec.retrieval.indexes import load_indexes
 
 MAX_K = 1000
 CONTEXT_POPULARITY = "context_popularity"
@@ -68,12 +70,26 @@ class RecommendationEngine:
         self.popularity = popularity if isinstance(popularity, ContextPopularity) else None
         self.similarity_name = next((n for n in SIMILARITY_PREFERENCE if n in bundle.models), None)
         self.similarity = bundle.models.get(self.similarity_name) if self.similarity_name else None
+        # Embedding models of a large catalogue answer from their ANN index (shoprec.retrieval).
+        self.indexes: dict[str, AnnIndex] = load_indexes(bundle)
+        self._exact: set[str] = set()
 
     @classmethod
     def open(cls, workspace: Path, store: Store, bundle: Bundle | None = None,
              rules: RuleSettings | None = None) -> RecommendationEngine:
         """An engine over `bundle` (default: the workspace's current bundle)."""
         return cls(store, bundle or load_current(workspace), rules)
+
+    def set_retrieval(self, model: str, mode: str) -> bool:
+        """Serve `model` by "exact" scoring of every item or from its "ann" index; returns False
+        when it has no index (so "ann" is not possible)."""
+        if mode not in ("exact", "ann"):
+            raise ConfigError(f"retrieval mode must be 'exact' or 'ann', got {mode!r}")
+        if mode == "exact":
+            self._exact.add(model)
+            return True
+        self._exact.discard(model)
+        return model in self.indexes
 
     def refresh_catalogue(self) -> None:
         """Re-read the store's items: new prices and stock, deleted items (never recommended again)."""
@@ -147,6 +163,9 @@ class RecommendationEngine:
         if isinstance(model, FusionRecommender):
             answer = model.rank(history, pool, allowed=allowed, now_ms=np.array([now]), explain=explain)[0]
             ranked, parts = answer.ranked, answer.contributions
+        elif name in self.indexes and name not in self._exact:
+            ranked = retrieve(model, history, pool, allowed=allowed, index=self.indexes[name])[0]  # type: ignore[arg-type]
+            parts = [{name: float(s)} for s in ranked.scores]
         else:
             scores = model.score(history)[0].astype(np.float32)  # one row; masking it beats a candidate list
             np.copyto(scores, -np.inf, where=~allowed)  # faster than boolean-index assignment

@@ -1,0 +1,41 @@
+"""A bundle's ANN indexes: built at training time for the embedding models of a large catalogue,
+saved beside the models (`<bundle>/ann/<model folder>/`), loaded by the recommendation engine.
+
+Small catalogues get no index: below `ann.EXACT_MAX_ITEMS` items scoring every item is about as
+fast as an index and exact. A bundle without an `ann` folder (older, or small) is served exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from shoprec.bundle import Bundle, model_folder
+from shoprec.models.base import Recommender
+from shoprec.retrieval.ann import EXACT_MAX_ITEMS, AnnIndex
+from shoprec.retrieval.embeddings import is_embedding_model
+
+ANN_DIR = "ann"
+
+
+def build_indexes(models: Mapping[str, Recommender], min_items: int = EXACT_MAX_ITEMS + 1) -> dict[str, AnnIndex]:
+    """An HNSW index per embedding model whose catalogue has at least `min_items` items."""
+    return {name: AnnIndex.build(model.item_vectors(), kind="hnsw")  # type: ignore[attr-defined]
+            for name, model in models.items()
+            if is_embedding_model(model) and model.n_items_ >= min_items}
+
+
+def save_indexes(bundle_dir: Path, indexes: Mapping[str, AnnIndex]) -> None:
+    """Write each index to `<bundle_dir>/ann/<model folder>/`."""
+    for name, index in indexes.items():
+        index.save(Path(bundle_dir) / ANN_DIR / model_folder(name))
+
+
+def load_indexes(bundle: Bundle) -> dict[str, AnnIndex]:
+    """The bundle's saved indexes, by model name (checked against each model's catalogue size)."""
+    root = bundle.path / ANN_DIR
+    if not root.is_dir():
+        return {}
+    return {name: AnnIndex.load(root / model_folder(name), n_items=model.n_items_)
+            for name, model in bundle.models.items()
+            if is_embedding_model(model) and (root / model_folder(name)).is_dir()}
