@@ -77,9 +77,9 @@ class PureSVDRecommender(Recommender):
 
     def _score(self, histories: Histories, items: np.ndarray | None) -> np.ndarray:
         history = self.history_matrix(histories)
-        q = self.item_factors_.astype(np.float64)
-        users = history @ q
-        scores = (users @ (q if items is None else q[items]).T).astype(np.float32)
+        q = self.item_factors_.astype(np.float32, copy=False)  # float32 products (see IALSRecommender._score)
+        users = history.astype(np.float32) @ q
+        scores = users @ (q if items is None else q[items]).T
         empty = history.getnnz(axis=1) == 0
         scores[empty] = self.popularity_ if items is None else self.popularity_[items]
         return scores
