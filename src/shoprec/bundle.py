@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from shoprec.data.dataset import Dataset
+from shoprec.config import WeightConfig
 from shoprec.data.idmap import IdMap
 from shoprec.errors import ShoprecError
 from shoprec.models.base import Recommender
@@ -50,11 +50,24 @@ class Bundle:
         return str(self.manifest["default_model"])
 
 
+class TrainingData(Protocol):
+    """What a bundle records of the data its models were fitted on: a Dataset, or the snapshot
+    Spark read (shoprec.spark.prepare.SparkSnapshot), which never gathers the events in one process."""
+
+    @property
+    def item_ids(self) -> IdMap: ...
+
+    @property
+    def weights(self) -> WeightConfig: ...
+
+    def summary(self) -> dict[str, object]: ...
+
+
 def bundles_dir(workspace: Path) -> Path:
     return Path(workspace) / "bundles"
 
 
-def write_bundle(workspace: Path, models: dict[str, Recommender], dataset: Dataset, *,
+def write_bundle(workspace: Path, models: dict[str, Recommender], dataset: TrainingData, *,
                  default_model: str | None = None, train_seconds: dict[str, float] | None = None,
                  data_snapshot: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
                  make_current: bool = True) -> Path:

@@ -89,11 +89,15 @@ def _value(raw: str) -> object:
 @tuning_flags
 @fusion_flags
 @split_flags
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="Where to fit: this process, or Apache Spark (ials, itemknn, popularity; docs/spark.md).")
+@click.option("--master", default="local[*]", show_default=True,
+              help="With --engine spark: the Spark master, e.g. local[4] or spark://host:7077.")
 @click.option("--json", "as_json", is_flag=True, help="Print the bundle summary as JSON.")
 def command(workspace: Path, model_names: str, params: tuple[str, ...], default_model: str | None, tune: bool,
             params_from: Path | None, metric: str, max_trials: int | None, fusion: str, fusion_members: str | None,
             n_candidates: int, split: str, test_fraction: float | None, cutoff: str | None, last_n: int, ratio: float,
-            by: str, seed: int, as_json: bool) -> None:
+            by: str, seed: int, engine: str, master: str, as_json: bool) -> None:
     """Fit the chosen models on all stored data and write a new current bundle.
 
     With two or more models, fusion entries (fusion:average ... fusion:ltr) are learned on a
@@ -107,6 +111,11 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], default_
     settings = model_settings(model_names, params)
     models = {name: create(name, **given) for name, given in settings.items()}  # checks names and values early
     methods = parse_methods(fusion)
+    if engine == "spark":
+        from shoprec.cli.train_spark import train_on_spark
+
+        train_on_spark(workspace, model_names, params, master, default_model, tune, params_from, bool(methods), as_json)
+        return
     members = choose_members(list(settings), fusion_members) if methods else []
     entries = [*models, *(fusion_name(m) for m in methods)] if len(members) >= 2 else list(models)
     if default_model is not None and default_model not in entries:
