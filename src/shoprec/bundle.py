@@ -80,6 +80,7 @@ def write_bundle(workspace: Path, models: dict[str, Recommender], dataset: Train
     for name, model in models.items():
         model.save(path / "models" / model_folder(name))
     (path / "items.json").write_text(json.dumps(dataset.item_ids.to_list()), encoding="utf-8")
+    indexes = _ann_indexes(path, models)
     manifest = {
         "format_version": FORMAT_VERSION,
         "version": version,
@@ -90,6 +91,7 @@ def write_bundle(workspace: Path, models: dict[str, Recommender], dataset: Train
         "data": {**dataset.summary(), **(data_snapshot or {})},
         "weights": {"event_weights": dataset.weights.event_weights, "half_life_days": dataset.weights.half_life_days},
         "metrics": metrics or {},
+        "ann": indexes,
         "libraries": _library_versions(),
         "python": platform.python_version(),
     }
@@ -97,6 +99,18 @@ def write_bundle(workspace: Path, models: dict[str, Recommender], dataset: Train
     if make_current:
         set_current(workspace, version)
     return path
+
+
+def _ann_indexes(path: Path, models: dict[str, Recommender]) -> dict[str, dict[str, Any]]:
+    """Build and save the ANN index of each embedding model of a large catalogue (shoprec.retrieval)
+    into the bundle before it is published; what was built, for the manifest."""
+    from shoprec.retrieval.indexes import build_indexes, save_indexes  # imported here: it imports this module
+
+    started = time.perf_counter()
+    indexes = build_indexes(models)
+    save_indexes(path, indexes)
+    seconds = round(time.perf_counter() - started, 1)
+    return {name: {"kind": index.kind, **index.params, "build_seconds": seconds} for name, index in indexes.items()}
 
 
 def set_current(workspace: Path, version: str) -> None:

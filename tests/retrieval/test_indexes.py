@@ -64,3 +64,17 @@ def test_an_index_for_another_catalogue_is_refused(indexed: Path, tmp_path: Path
             load_indexes(bundle)
     finally:
         folder.write_text(saved, encoding="utf-8")
+
+
+def test_training_a_large_catalogue_writes_the_index_into_the_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from shoprec.retrieval import ann
+
+    monkeypatch.setattr(ann, "EXACT_MAX_ITEMS", 10)  # the 16-item shop counts as large
+    workspace = build_workspace(tmp_path / "ws", "ials,itemknn", "none")
+    bundle = load_current(workspace)
+    manifest = json.loads((bundle.path / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["ann"]) == {"ials"} and manifest["ann"]["ials"]["kind"] == "hnsw"
+    assert list(RecommendationEngine(Store(workspace), bundle).indexes) == ["ials"]
+
