@@ -47,3 +47,24 @@ def test_acknowledged_events_survive_kill_9_of_the_server(shop: Path) -> None:
         assert set(acked) <= {e["item_id"] for e in stored}
         recs = httpx.get(f"{url}/v1/recommendations", params={"user_id": "durable", "k": 3}, timeout=10)
         assert recs.status_code == 200 and len(recs.json()["items"]) == 3
+
+
+def test_workers_each_take_connections_and_stop_together_on_sigterm(shop: Path) -> None:
+    with serving(shop, "--workers", "2") as (proc, url):
+        answered: set[int] = set()
+        deadline = time.monotonic() + 60
+        while len(answered) < 2 and time.monotonic() < deadline:
+            # a new connection each time: the kernel spreads them over the workers' sockets
+            answer = httpx.get(f"{url}/ready", timeout=10)
+            if answer.status_code == 200:
+                answered.add(answer.json()["worker"])
+        assert len(answered) == 2 and proc.pid not in answered
+        recommended = httpx.get(f"{url}/v1/recommendations", params={"user_id": "someone", "k": 3}, timeout=10)
+        assert recommended.status_code == 200 and len(recommended.json()["items"]) == 3
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        for pid in answered:  # no worker outlives the supervisor
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+                time.sleep(0.1)
+            assert not os.path.exists(f"/proc/{pid}")

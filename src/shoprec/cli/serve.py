@@ -43,7 +43,11 @@ def run_server(workspace: Path, host: str, port: int, *, api_keys: tuple[str, ..
     # Every worker must hand out the same storefront key: fix it here, then pass the settings on.
     settings = settings.model_copy(update={"storefront_key": settings.effective_storefront_key(), "demo": False})
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
-    uvicorn.run("shoprec.service.app:app_from_environment", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+    # A listening socket per worker (not uvicorn's shared one), so connections spread evenly: see service/workers.py.
+    from shoprec.service.workers import serve_workers
+
+    serve_workers("shoprec.service.app:app_from_environment", workers, host, port,
+                  {k: v for k, v in common.items() if k not in ("host", "port")})
 
 
 @click.command("serve")
