@@ -15,9 +15,9 @@ For each size: the synthetic shop is written as Parquet files (`shoprec generate
 as part of ingest), ingested into a fresh workspace (`shoprec ingest --kind items|users|events`, the
 three times summed, the largest peak), and each model is trained
 alone (`shoprec train --models M --fusion none`) in its own process, which reports its wall time and
-its peak resident memory (ru_maxrss). `--spark-models` trains those again with `--engine spark
---master local[2]` (Spark's JVM memory is not in the Python process's peak: it is reported apart
-from the executor's settings, see docs/spark.md). Serving latency: `--serve-model` (default ials)
+its peak resident memory; `--spark-models` trains those again with `--engine spark --master
+local[2]` first (Spark's JVM is a child process: the table shows the Python process's own peak and
+the largest sum over the process and its children, sampled twice a second). Serving latency: `--serve-model` (default ials)
 answers `--requests` shoppers one at a time through RecommendationEngine, with exact scoring of the
 whole catalogue and with the bundle's ANN index (when it has one); recall@10 of the ANN answers
 against the exact ones is reported. Prints markdown tables for docs/benchmarks.md.
@@ -26,10 +26,13 @@ against the exact ones is reported. Prints markdown tables for docs/benchmarks.m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 SIZES = {
@@ -54,19 +57,62 @@ print("@@" + json.dumps({"seconds": time.perf_counter() - started, "error": erro
 """
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> dict[str, object]:
-    """`shoprec ARGS` in a child process: {"seconds", "peak_mb", "error"} (error None on success)."""
+def run_cli(*args: str, timeout: float | None = None) -> dict[str, object]:
+    """`shoprec ARGS` in a child process: {"seconds", "peak_mb", "tree_peak_mb", "error"} (error None
+    on success). peak_mb is the Python process's own peak (ru_maxrss); tree_peak_mb the largest sum
+    of resident memory over the process and its descendants (Spark's JVM), sampled twice a second."""
     import os
+    import tempfile
 
-    done = subprocess.run([sys.executable, "-c", _CLI_CHILD, *args], capture_output=True, text=True,
-                          env={**os.environ, "SHOPREC_PROGRESS": "0", **(env or {})})
-    lines = [line for line in done.stdout.splitlines() if line.startswith("@@")]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen([sys.executable, "-c", _CLI_CHILD, *args], stdout=out, stderr=err, text=True,
+                                 env={**os.environ, "SHOPREC_PROGRESS": "0"})
+        started, tree_peak = time.monotonic(), 0.0
+        while child.poll() is None:
+            tree_peak = max(tree_peak, tree_rss_mb(child.pid))
+            if timeout is not None and time.monotonic() - started > timeout:
+                for pid in descendants(child.pid):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, 9)
+                child.kill()
+                child.wait()
+                return {"seconds": float("nan"), "peak_mb": float("nan"), "tree_peak_mb": tree_peak,
+                        "error": f"timed out after {timeout:.0f} s"}
+            time.sleep(0.5)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    lines = [line for line in stdout.splitlines() if line.startswith("@@")]
     if not lines:
-        return {"seconds": float("nan"), "peak_mb": float("nan"), "error": f"exit {done.returncode}: {done.stderr.strip()[-400:]}"}
+        return {"seconds": float("nan"), "peak_mb": float("nan"), "tree_peak_mb": tree_peak,
+                "error": f"exit {child.returncode}: {stderr.strip()[-400:]}"}
     result: dict[str, object] = json.loads(lines[-1][2:])
-    if result["error"] is None and done.returncode != 0:
-        result["error"] = f"exit {done.returncode}"
+    result["tree_peak_mb"] = max(tree_peak, float(result["peak_mb"]))  # type: ignore[arg-type]
+    if result["error"] is None and child.returncode != 0:
+        result["error"] = f"exit {child.returncode}"
     return result
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it, from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    found, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for member in descendants(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            total += int(Path(f"/proc/{member}/statm").read_text().split()[1]) * page
+    return total / 2**20
 
 
 _SERVE_CHILD = """
@@ -120,13 +166,19 @@ def serve_latency(workspace: Path, model: str, requests: int) -> dict[str, objec
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["1m"], choices=sorted(SIZES))
+    parser.add_argument("--tables-from", type=Path, help="Only print the tables of a results.json written earlier.")
     parser.add_argument("--models", default="popularity,itemknn,ials,ease")
     parser.add_argument("--spark-models", default="", help="Also train these with --engine spark --master local[2].")
     parser.add_argument("--serve-model", default="ials")
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/shoprec-scale"))
+    parser.add_argument("--timeout", type=float, default=1800.0, help="Seconds one training command may take.")
     parser.add_argument("--keep", action="store_true", help="Keep each size's workspace (default: removed after it).")
     args = parser.parse_args()
+    if args.tables_from:
+        print_tables(json.loads(args.tables_from.read_text()))
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
     for size in args.sizes:
         events, users, items = SIZES[size]
@@ -144,29 +196,41 @@ def main() -> None:
         row["store_mb"] = sum(p.stat().st_size for p in (workspace / "store").rglob("*") if p.is_file()) / 2**20
         print(f"{size}: generate {row['generate']}, ingest {row['ingest']}", file=sys.stderr, flush=True)
         trained: dict[str, object] = {}
-        for model in [m for m in args.models.split(",") if m]:
-            trained[f"{model} (local)"] = run_cli("train", "--workspace", str(workspace), "--models", model, "--fusion", "none")
-            print(f"{size}: {model} local {trained[f'{model} (local)']}", file=sys.stderr, flush=True)
+        row["train"] = trained
+        rows.append(row)
         for model in [m for m in args.spark_models.split(",") if m]:
             trained[f"{model} (spark local[2])"] = run_cli("train", "--workspace", str(workspace), "--models", model, "--fusion", "none",
-                                                          "--engine", "spark", "--master", "local[2]")
+                                                          "--engine", "spark", "--master", "local[2]", timeout=args.timeout)
             print(f"{size}: {model} spark {trained[f'{model} (spark local[2])']}", file=sys.stderr, flush=True)
-        row["train"] = trained
+            _save(args.work, rows)
+        # The serving model last, so that the current bundle is its own when latency is measured.
+        local = sorted([m for m in args.models.split(",") if m], key=lambda m: m == args.serve_model)
+        for model in local:
+            trained[f"{model} (local)"] = run_cli("train", "--workspace", str(workspace), "--models", model, "--fusion", "none",
+                                                  timeout=args.timeout)
+            print(f"{size}: {model} local {trained[f'{model} (local)']}", file=sys.stderr, flush=True)
+            _save(args.work, rows)
         if args.serve_model:
-            run_cli("train", "--workspace", str(workspace), "--models", args.serve_model, "--fusion", "none")
+            if not local or local[-1] != args.serve_model or trained[f"{args.serve_model} (local)"]["error"]:  # type: ignore[index]
+                run_cli("train", "--workspace", str(workspace), "--models", args.serve_model, "--fusion", "none")
             row["serve"] = serve_latency(workspace, args.serve_model, args.requests)
             print(f"{size}: serve {row['serve']}", file=sys.stderr, flush=True)
-        rows.append(row)
-        (args.work / "results.json").write_text(json.dumps(rows, indent=2))
+        _save(args.work, rows)
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     print_tables(rows)
 
 
+def _save(work: Path, rows: list[dict[str, object]]) -> None:
+    """Results so far (a long run that stops early keeps what it measured)."""
+    (work / "results.json").write_text(json.dumps(rows, indent=2, default=str))
+
+
 def _cell(result: object) -> tuple[str, str]:
     r = result if isinstance(result, dict) else {}
     if r.get("error"):
-        return "refused" if "limited to" in str(r["error"]) else "failed", str(r["error"])[:160]
+        error = str(r["error"])
+        return ("refused" if "limited to" in error else "timed out" if "timed out" in error else "failed"), error[:160]
     return f"{r['seconds']:,.1f}", f"{r['peak_mb']:,.0f}"
 
 
@@ -177,12 +241,13 @@ def print_tables(rows: list[dict[str, object]]) -> None:
         seconds, peak = _cell(r["ingest"])
         print(f"| {r['events']:,} | {r['users']:,} | {r['items']:,} | {seconds} | {peak} | {r['store_mb']:,.0f} |")
     print()
-    print("| events | model (engine) | train s | peak MB (Python process) |")
-    print("| ---: | --- | ---: | ---: |")
+    print("| events | items | model (engine) | train s | peak MB, Python process | peak MB, with child processes (JVM) |")
+    print("| ---: | ---: | --- | ---: | ---: | ---: |")
     for r in rows:
         for name, result in r["train"].items():  # type: ignore[attr-defined]
             seconds, peak = _cell(result)
-            print(f"| {r['events']:,} | {name} | {seconds} | {peak} |")
+            tree = f"{result['tree_peak_mb']:,.0f}" if not result.get("error") else ""
+            print(f"| {r['events']:,} | {r['items']:,} | {name} | {seconds} | {peak} | {tree} |")
     print()
     print("| events | items | retrieval | p50 ms | p99 ms | recall@10 vs exact | peak MB |")
     print("| ---: | ---: | --- | ---: | ---: | ---: | ---: |")
