@@ -78,3 +78,21 @@ def test_training_a_large_catalogue_writes_the_index_into_the_bundle(tmp_path: P
     assert set(manifest["ann"]) == {"ials"} and manifest["ann"]["ials"]["kind"] == "hnsw"
     assert list(RecommendationEngine(Store(workspace), bundle).indexes) == ["ials"]
 
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "ltr"])
+def test_a_fused_entry_with_an_indexed_member_answers_as_with_full_scores(tmp_path: Path, fusion: str) -> None:
+    from shoprec.retrieval import ann
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ann, "EXACT_MAX_ITEMS", 10)  # the 16-item shop counts as large: iALS gets an index
+        workspace = build_workspace(tmp_path / "ws", "ials,popularity", fusion)
+    engine = RecommendationEngine(Store(workspace), load_current(workspace))
+    assert list(engine.indexes) == ["ials"]
+    name = f"fusion:{fusion}"
+    from_index = {u: engine.recommend(u, 5, model=name, now_ms=1_710_000_000_000) for u in SHOPPERS}
+    engine.set_retrieval("ials", "exact")
+    exact = {u: engine.recommend(u, 5, model=name, now_ms=1_710_000_000_000) for u in SHOPPERS}
+    for user in SHOPPERS:
+        assert [r.item_id for r in from_index[user]] == [r.item_id for r in exact[user]]
+        assert [r.score for r in from_index[user]] == pytest.approx([r.score for r in exact[user]], rel=1e-4, abs=1e-5)

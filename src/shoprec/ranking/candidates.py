@@ -16,6 +16,8 @@ import numpy as np
 from shoprec.data.history import Histories
 from shoprec.models.base import Recommender, mask_excluded, top_k
 from shoprec.models.ranked import RankedList
+from shoprec.retrieval.ann import AnnIndex, retrieve
+from shoprec.retrieval.embeddings import is_embedding_model
 from shoprec.ranking.fusion import Candidates, FusionError
 
 DEFAULT_N_CANDIDATES = 100
@@ -56,11 +58,14 @@ class CandidateBatch:
 
 
 def generate(members: Mapping[str, Recommender], histories: Histories, n: int = DEFAULT_N_CANDIDATES, *,
-             exclude: Sequence[np.ndarray] | None = None, allowed: np.ndarray | None = None) -> CandidateBatch:
+             exclude: Sequence[np.ndarray] | None = None, allowed: np.ndarray | None = None,
+             indexes: Mapping[str, AnnIndex] | None = None) -> CandidateBatch:
     """The union of each member's top `n` for every history (excluded items never appear).
 
     `allowed` (a boolean mask over items), when given, keeps only those items (stock, filters).
-    A member that scores an item NaN or +inf is a broken model: FusionError names it.
+    A member that scores an item NaN or +inf is a broken model: FusionError names it. A member
+    with an ANN index in `indexes` (an embedding model, shoprec.retrieval) finds its top `n` there
+    and scores only the candidates, never the whole catalogue.
     """
     if not members:
         raise FusionError("candidate generation needs at least one member model")
@@ -72,17 +77,22 @@ def generate(members: Mapping[str, Recommender], histories: Histories, n: int = 
     for start in range(0, len(histories), batch):
         rows = np.arange(start, min(start + batch, len(histories)))
         chunk_exclude = None if exclude is None else [exclude[int(i)] for i in rows]
-        parts.append(_generate_chunk(members, histories.select(rows), n, chunk_exclude, allowed, n_items, start))
+        parts.append(_generate_chunk(members, histories.select(rows), n, chunk_exclude, allowed, n_items, start,
+                                     indexes or {}))
     return _concat(parts, tuple(members), len(histories))
 
 
 def _generate_chunk(members: Mapping[str, Recommender], histories: Histories, n: int,
                     exclude: Sequence[np.ndarray] | None, allowed: np.ndarray | None, n_items: int,
-                    offset: int) -> CandidateBatch:
+                    offset: int, indexes: Mapping[str, AnnIndex]) -> CandidateBatch:
     columns = np.arange(n_items)
-    full_scores = []
+    full_scores: list[np.ndarray | None] = []  # None: an indexed member, scored at the candidates only
     lists_per_member = []
     for name, model in members.items():
+        if name in indexes and is_embedding_model(model):
+            lists_per_member.append(retrieve(model, histories, n, allowed=allowed, exclude=exclude, index=indexes[name]))
+            full_scores.append(None)
+            continue
         fixed = model.fixed_ranking()
         if fixed is not None:  # the same row for everyone (popularity): its ranking is walked, not recomputed
             row, order = fixed
@@ -102,6 +112,7 @@ def _generate_chunk(members: Mapping[str, Recommender], histories: Histories, n:
         full_scores.append(scores)
         lists_per_member.append(top_k(scores, columns, n))
     n_users, m = len(histories), len(members)
+    names = list(members)
     keys_per_user = []
     for u in range(n_users):
         keys_per_user.append(np.unique(np.concatenate([lists[u].items for lists in lists_per_member])))
@@ -113,13 +124,24 @@ def _generate_chunk(members: Mapping[str, Recommender], histories: Histories, n:
     lengths = np.zeros((n_users, m), dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)])
     for j, (scores, lists) in enumerate(zip(full_scores, lists_per_member, strict=True)):
-        column = scores[user_rows, items].astype(np.float64)
+        if scores is None:
+            column = _vector_scores(members[names[j]], histories, keys_per_user)
+        else:
+            column = scores[user_rows, items].astype(np.float64)
         scores_out[:, j] = np.where(np.isneginf(column), np.nan, column)
         for u, ranked in enumerate(lists):
             lengths[u, j] = len(ranked)
             positions = starts[u] + np.searchsorted(keys_per_user[u], ranked.items)
             ranks_out[positions, j] = np.arange(1, len(ranked) + 1)
     return CandidateBatch(user_rows + offset, items, scores_out, ranks_out, lengths, tuple(members))
+
+
+def _vector_scores(model: Recommender, histories: Histories, keys_per_user: list[np.ndarray]) -> np.ndarray:
+    """An embedding model's scores of each user's candidates (user vector . item vector), flat."""
+    assert is_embedding_model(model)
+    users, items = model.user_vectors(histories), model.item_vectors()
+    parts = [items[keys] @ users[u] for u, keys in enumerate(keys_per_user)]
+    return np.concatenate([np.zeros(0), *parts]).astype(np.float64)
 
 
 def _check_finite(name: str, scores: np.ndarray, offset: int) -> None:

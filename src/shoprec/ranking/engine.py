@@ -161,7 +161,8 @@ class RecommendationEngine:
                   now: int, explain: bool) -> list[tuple[int, float, str, dict[str, float]]]:
         pool = k if self.rules.diversity == "none" else min(MAX_K, 3 * k)
         if isinstance(model, FusionRecommender):
-            answer = model.rank(history, pool, allowed=allowed, now_ms=np.array([now]), explain=explain)[0]
+            indexes = {m: index for m, index in self.indexes.items() if m not in self._exact}
+            answer = model.rank(history, pool, allowed=allowed, now_ms=np.array([now]), explain=explain, indexes=indexes)[0]
             ranked, parts = answer.ranked, answer.contributions
         elif name in self.indexes and name not in self._exact:
             ranked = retrieve(model, history, pool, allowed=allowed, index=self.indexes[name])[0]  # type: ignore[arg-type]

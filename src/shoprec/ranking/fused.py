@@ -26,6 +26,7 @@ from shoprec.errors import ConfigError, NotFittedError
 from shoprec.features.context import DEFAULT_COUNTRY
 from shoprec.features.items import ItemFeatures
 from shoprec.models.base import Recommender
+from shoprec.retrieval.ann import AnnIndex
 from shoprec.models.ranked import RankedList
 from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES, CandidateBatch, generate
 from shoprec.ranking.fusion import DEFAULT_RRF_K, FUSION_METHODS, NORMALISATIONS, borda_points, contributions
@@ -155,12 +156,14 @@ class FusionRecommender(Recommender):
 
     def rank(self, histories: Histories, k: int, *, exclude: Sequence[np.ndarray] | None = None,
              candidates: np.ndarray | None = None, now_ms: np.ndarray | None = None,
-             allowed: np.ndarray | None = None, explain: bool = True) -> list[Ranked]:
+             allowed: np.ndarray | None = None, explain: bool = True,
+             indexes: Mapping[str, AnnIndex] | None = None) -> list[Ranked]:
         """The fused top `k` per history, with each item's contributions by member (or feature group).
 
         `allowed` is a boolean mask over items (stock, filters); `candidates` limits the answer to
         those items; `now_ms` is each user's request time (default: their latest event). Without
         `explain`, the learned ranker skips its (costly) SHAP contributions and they are left empty.
+        `indexes` maps member names to ANN indexes those members answer from (shoprec.retrieval).
         """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
@@ -169,7 +172,7 @@ class FusionRecommender(Recommender):
             only = np.zeros(self.n_items_, dtype=bool)
             only[self._check_items(candidates)] = True
             allowed = only if allowed is None else (allowed & only)
-        batch = generate(members, histories, max(self.n_candidates, k), exclude=exclude, allowed=allowed)
+        batch = generate(members, histories, max(self.n_candidates, k), exclude=exclude, allowed=allowed, indexes=indexes)
         scores, parts, tiebreak = self.score_batch(batch, histories, request_times(histories, now_ms), explain=explain)
         return _top_per_user(batch, scores, parts, tiebreak, k)
 
