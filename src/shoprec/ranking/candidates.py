@@ -16,9 +16,9 @@ import numpy as np
 from shoprec.data.history import Histories
 from shoprec.models.base import Recommender, mask_excluded, top_k
 from shoprec.models.ranked import RankedList
+from shoprec.ranking.fusion import Candidates, FusionError
 from shoprec.retrieval.ann import AnnIndex, retrieve
 from shoprec.retrieval.embeddings import is_embedding_model
-from shoprec.ranking.fusion import Candidates, FusionError
 
 DEFAULT_N_CANDIDATES = 100
 # Members' users x items float32 score blocks held at once are capped at about this many cells.

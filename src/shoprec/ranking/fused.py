@@ -26,12 +26,12 @@ from shoprec.errors import ConfigError, NotFittedError
 from shoprec.features.context import DEFAULT_COUNTRY
 from shoprec.features.items import ItemFeatures
 from shoprec.models.base import Recommender
-from shoprec.retrieval.ann import AnnIndex
 from shoprec.models.ranked import RankedList
 from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES, CandidateBatch, generate
 from shoprec.ranking.fusion import DEFAULT_RRF_K, FUSION_METHODS, NORMALISATIONS, borda_points, contributions
 from shoprec.ranking.ltr import LearnedRanker
 from shoprec.ranking.ltr_features import Standardiser, build_features
+from shoprec.retrieval.ann import AnnIndex
 
 LTR = "ltr"
 ALL_METHODS = (*FUSION_METHODS, LTR)
