@@ -42,3 +42,12 @@ def test_without_pyspark_the_error_names_the_install_command(tmp_path: Path, mon
         require_pyspark()
     error = train(tmp_path, "--models", "popularity")
     assert isinstance(error, ConfigError) and "pip install -e '.[spark]'" in str(error)
+
+
+def test_spark_settings_are_key_value_pairs(tmp_path: Path) -> None:
+    from shoprec.cli.train_spark import parse_conf
+
+    assert parse_conf(("spark.driver.memory=8g", " spark.sql.shuffle.partitions = 64 ")) == {
+        "spark.driver.memory": "8g", "spark.sql.shuffle.partitions": "64"}
+    error = train(tmp_path, "--models", "ials", "--spark-conf", "spark.driver.memory")
+    assert isinstance(error, ConfigError) and "KEY=VALUE" in str(error) and "'spark.driver.memory'" in str(error)

@@ -93,11 +93,13 @@ def _value(raw: str) -> object:
               help="Where to fit: this process, or Apache Spark (ials, itemknn, popularity; docs/spark.md).")
 @click.option("--master", default="local[*]", show_default=True,
               help="With --engine spark: the Spark master, e.g. local[4] or spark://host:7077.")
+@click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
+              help="With --engine spark: a Spark setting (repeatable), e.g. spark.driver.memory=8g.")
 @click.option("--json", "as_json", is_flag=True, help="Print the bundle summary as JSON.")
 def command(workspace: Path, model_names: str, params: tuple[str, ...], default_model: str | None, tune: bool,
             params_from: Path | None, metric: str, max_trials: int | None, fusion: str, fusion_members: str | None,
             n_candidates: int, split: str, test_fraction: float | None, cutoff: str | None, last_n: int, ratio: float,
-            by: str, seed: int, engine: str, master: str, as_json: bool) -> None:
+            by: str, seed: int, engine: str, master: str, spark_conf: tuple[str, ...], as_json: bool) -> None:
     """Fit the chosen models on all stored data and write a new current bundle.
 
     With two or more models, fusion entries (fusion:average ... fusion:ltr) are learned on a
@@ -114,7 +116,8 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], default_
     if engine == "spark":
         from shoprec.cli.train_spark import train_on_spark
 
-        train_on_spark(workspace, model_names, params, master, default_model, tune, params_from, bool(methods), as_json)
+        train_on_spark(workspace, model_names, params, master, default_model, tune, params_from, bool(methods), as_json,
+                       spark_conf)
         return
     members = choose_members(list(settings), fusion_members) if methods else []
     entries = [*models, *(fusion_name(m) for m in methods)] if len(members) >= 2 else list(models)

@@ -17,9 +17,10 @@ from shoprec.spark import SPARK_MODELS, check_spark_models, require_pyspark
 
 
 def train_on_spark(workspace: Path, model_names: str, params: tuple[str, ...], master: str, default_model: str | None,
-                   tune: bool, params_from: Path | None, fusion: bool, as_json: bool) -> None:
+                   tune: bool, params_from: Path | None, fusion: bool, as_json: bool, spark_conf: tuple[str, ...] = ()) -> None:
     """`train --engine spark`: the models Spark trains (`--models all`: every one of them), no fusion,
     the same bundle as the local engine (docs/spark.md)."""
+    conf = parse_conf(spark_conf)
     names = ",".join(SPARK_MODELS) if model_names.strip() == "all" else model_names
     settings = model_settings(names, params)
     check_spark_models(list(settings))
@@ -38,7 +39,7 @@ def train_on_spark(workspace: Path, model_names: str, params: tuple[str, ...], m
         click.echo("note: --engine spark learns no fusion entries (they refit every model on a validation split, "
                    "locally); the bundle holds the single models", err=True)
     summary = run(workspace, settings, master=master, default_model=default_model,
-                  metrics={"tuning": tuning} if tuning else None)
+                  metrics={"tuning": tuning} if tuning else None, config=conf)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
@@ -50,3 +51,14 @@ def train_on_spark(workspace: Path, model_names: str, params: tuple[str, ...], m
         click.echo(f"  {name:<18} {s:8.2f} s  {chosen}")
     click.echo(f"default model: {summary['default_model']}")
     click.echo(f"bundle: {summary['bundle']}")
+
+
+def parse_conf(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`--spark-conf KEY=VALUE` pairs as a dict; a clear error for one without '='."""
+    conf = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(f"--spark-conf expects KEY=VALUE (e.g. spark.driver.memory=8g), got {pair!r}")
+        conf[key.strip()] = value.strip()
+    return conf

@@ -19,6 +19,10 @@ DEFAULT_CONFIG: dict[str, str] = {
     # Per-item results (scores, neighbours) come back to the driver as Arrow batches.
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
+# In local mode the driver is the executor too; Spark's default heap (1g) ran out in item-kNN's
+# co-occurrence aggregation at 10 million events (docs/benchmarks.md). `--spark-conf` overrides it.
+DRIVER_MEMORY = "spark.driver.memory"
+LOCAL_DRIVER_MEMORY = "4g"
 # Set by spark-submit (and pyspark shells) when the JVM is already started: the master and
 # settings given to spark-submit then apply, not --master.
 SUBMITTED = "PYSPARK_GATEWAY_PORT"
@@ -28,9 +32,12 @@ def build_session(master: str | None = "local[*]", config: Mapping[str, str] | N
     """A SparkSession on `master` (`local[N]`, `spark://host:7077`, `yarn`, ...) with `config` on top
     of DEFAULT_CONFIG. Under spark-submit, spark-submit's master wins and `master` is ignored."""
     builder = SparkSession.builder.appName(APP_NAME)
+    settings = {**DEFAULT_CONFIG, **(config or {})}
     if master and SUBMITTED not in os.environ:
         builder = builder.master(master)
-    for key, value in {**DEFAULT_CONFIG, **(config or {})}.items():
+        if master.startswith("local"):
+            settings = {DRIVER_MEMORY: LOCAL_DRIVER_MEMORY, **settings}
+    for key, value in settings.items():
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
