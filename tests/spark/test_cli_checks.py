@@ -51,3 +51,30 @@ def test_spark_settings_are_key_value_pairs(tmp_path: Path) -> None:
         "spark.driver.memory": "8g", "spark.sql.shuffle.partitions": "64"}
     error = train(tmp_path, "--models", "ials", "--spark-conf", "spark.driver.memory")
     assert isinstance(error, ConfigError) and "KEY=VALUE" in str(error) and "'spark.driver.memory'" in str(error)
+
+
+def test_a_run_gets_a_checkpoint_folder_in_the_workspace_and_leaves_nothing_there(tmp_path: Path) -> None:
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[spark]')")
+    from shoprec.spark.train import checkpoints
+
+    class Context:  # what checkpoints() uses of a SparkContext; like Spark, a folder of its own inside
+        folder: str | None = None
+
+        def getCheckpointDir(self) -> str | None:  # noqa: N802 - Spark's name
+            return self.folder
+
+        def setCheckpointDir(self, path: str) -> None:  # noqa: N802 - Spark's name
+            self.folder = f"file:{path}/run-0001"
+            Path(path, "run-0001").mkdir(parents=True)
+
+    class Session:
+        sparkContext = Context()
+
+    session = Session()
+    with checkpoints(session, tmp_path):  # type: ignore[arg-type]
+        assert session.sparkContext.folder == f"file:{tmp_path}/tmp/spark-checkpoints/run-0001"
+        (tmp_path / "tmp" / "spark-checkpoints" / "run-0001" / "rdd-1").write_text("lineage")
+    assert list((tmp_path / "tmp" / "spark-checkpoints").iterdir()) == []
+    with checkpoints(session, tmp_path / "elsewhere"):  # a session that has a folder keeps it
+        assert session.sparkContext.folder.endswith("spark-checkpoints/run-0001")
+    assert not (tmp_path / "elsewhere").exists()

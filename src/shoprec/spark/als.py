@@ -25,6 +25,8 @@ from shoprec.spark.counts import item_totals
 from shoprec.spark.fitted import fitted
 from shoprec.spark.prepare import ITEM, USER, WEIGHT, SparkSnapshot
 
+CHECKPOINT_EVERY = 5  # iterations between cuts of ALS's lineage
+
 
 def reg_param(regularization: float, n_users: int, n_items: int, n_interactions: int) -> float:
     """MLlib's regParam for the local engine's `regularization` (see the module docstring)."""
@@ -46,6 +48,7 @@ def fit_ials(snapshot: SparkSnapshot, interactions: DataFrame, model: IALSRecomm
         numUserBlocks=blocks, numItemBlocks=blocks, rank=int(model.factors), maxIter=int(model.iterations), alpha=float(model.alpha), implicitPrefs=True,
         regParam=reg_param(model.regularization, sizes["users"], sizes["items"], sizes["cells"]),
         userCol=USER, itemCol=ITEM, ratingCol=WEIGHT, seed=int(model.seed), nonnegative=False,
+        checkpointInterval=CHECKPOINT_EVERY,  # used when the context has a checkpoint folder (train.checkpoints)
     ).fit(interactions)
     item_factors = np.zeros((snapshot.n_items, int(model.factors)), dtype=np.float32)
     learned = als.itemFactors.toPandas()
