@@ -230,7 +230,9 @@ def _cell(result: object) -> tuple[str, str]:
     r = result if isinstance(result, dict) else {}
     if r.get("error"):
         error = str(r["error"])
-        return ("refused" if "limited to" in error else "timed out" if "timed out" in error else "failed"), error[:160]
+        kind = "refused" if "limited to" in error else "timed out" if "timed out" in error else "failed"
+        cause = next((line for line in error.splitlines() if "Caused by" in line), error.splitlines()[0])
+        return kind, cause.replace("|", "/")[:160]
     return f"{r['seconds']:,.1f}", f"{r['peak_mb']:,.0f}"
 
 

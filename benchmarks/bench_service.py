@@ -203,8 +203,12 @@ def main() -> None:
                 rows.append((endpoint, clients, result))
                 print(f"{endpoint} x{clients}: {result}", file=sys.stderr, flush=True)
     finally:
-        server.kill()
-        server.wait()
+        server.terminate()  # SIGTERM: the supervisor stops its workers
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     print(f"bundle default model: {bundle['default_model']}; search: {'hybrid' if args.semantic else 'lexical'}; workers: {args.workers}")
     print("| endpoint | clients | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | server CPU ms/request | client CPU ms/request |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")

@@ -68,3 +68,28 @@ def test_workers_each_take_connections_and_stop_together_on_sigterm(shop: Path) 
             while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
                 time.sleep(0.1)
             assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_workers_end_when_their_supervisor_is_killed(shop: Path) -> None:
+    with serving(shop, "--workers", "2") as (proc, url):
+        workers: set[int] = set()
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline:
+            answer = httpx.get(f"{url}/ready", timeout=10)
+            if answer.status_code == 200:
+                workers.add(answer.json()["worker"])
+        assert len(workers) == 2
+        os.kill(proc.pid, signal.SIGKILL)  # no chance to stop them itself
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers), "a worker outlived its killed supervisor"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its parent's wait is missing

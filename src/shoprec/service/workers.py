@@ -12,7 +12,9 @@ dies, and stops them all on SIGINT or SIGTERM.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -43,11 +45,22 @@ def listening_socket(host: str, port: int, listen: bool = True) -> socket.socket
     return sock
 
 
-def _worker(app: str, host: str, port: int, config: dict[str, Any]) -> None:
+def _worker(app: str, host: str, port: int, config: dict[str, Any], parent: int) -> None:
     import uvicorn
 
+    _end_with_parent(parent)
     sock = listening_socket(host, port)
     uvicorn.Server(uvicorn.Config(app, factory=True, **config)).run(sockets=[sock])
+
+
+def _end_with_parent(parent: int) -> None:
+    """Ask Linux to send this worker SIGTERM when the supervisor dies, even by SIGKILL (which it
+    cannot pass on): otherwise the workers would keep serving, and holding the port, as orphans."""
+    if sys.platform.startswith("linux"):
+        PR_SET_PDEATHSIG = 1  # noqa: N806 - the C constant's name
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the request above took effect
+        sys.exit(0)
 
 
 def serve_workers(app: str, workers: int, host: str, port: int, config: dict[str, Any]) -> None:
@@ -59,7 +72,7 @@ def serve_workers(app: str, workers: int, host: str, port: int, config: dict[str
     stopping = False
 
     def start(i: int) -> tuple[multiprocessing.process.BaseProcess, float]:
-        process = context.Process(target=_worker, args=(app, host, port, config), name=f"shoprec-worker-{i}")
+        process = context.Process(target=_worker, args=(app, host, port, config, os.getpid()), name=f"shoprec-worker-{i}")
         process.start()
         return process, time.monotonic()
 
