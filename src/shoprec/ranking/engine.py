@@ -91,6 +91,10 @@ class RecommendationEngine:
         self._exact.discard(model)
         return model in self.indexes
 
+    def _indexes_in_use(self) -> dict[str, AnnIndex]:
+        """The ANN indexes of the models not switched to exact scoring."""
+        return {name: index for name, index in self.indexes.items() if name not in self._exact}
+
     def refresh_catalogue(self) -> None:
         """Re-read the store's items: new prices and stock, deleted items (never recommended again)."""
         self.catalogue = Catalogue.build(self.store.items(), self.bundle.item_ids)
@@ -160,12 +164,12 @@ class RecommendationEngine:
     def _personal(self, model: Recommender, name: str, history: Histories, k: int, allowed: np.ndarray,
                   now: int, explain: bool) -> list[tuple[int, float, str, dict[str, float]]]:
         pool = k if self.rules.diversity == "none" else min(MAX_K, 3 * k)
+        indexes = self._indexes_in_use()
         if isinstance(model, FusionRecommender):
-            indexes = {m: index for m, index in self.indexes.items() if m not in self._exact}
             answer = model.rank(history, pool, allowed=allowed, now_ms=np.array([now]), explain=explain, indexes=indexes)[0]
             ranked, parts = answer.ranked, answer.contributions
-        elif name in self.indexes and name not in self._exact:
-            ranked = retrieve(model, history, pool, allowed=allowed, index=self.indexes[name])[0]  # type: ignore[arg-type]
+        elif name in indexes:
+            ranked = retrieve(model, history, pool, allowed=allowed, index=indexes[name])[0]  # type: ignore[arg-type]
             parts = [{name: float(s)} for s in ranked.scores]
         else:
             scores = model.score(history)[0].astype(np.float32)  # one row; masking it beats a candidate list
