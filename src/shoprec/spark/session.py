@@ -23,6 +23,10 @@ DEFAULT_CONFIG: dict[str, str] = {
 # co-occurrence aggregation at 10 million events (docs/benchmarks.md). `--spark-conf` overrides it.
 DRIVER_MEMORY = "spark.driver.memory"
 LOCAL_DRIVER_MEMORY = "4g"
+# ALS's RDD lineage is serialised recursively: without a checkpoint folder (a test's session, a
+# caller's own) 15 iterations overflowed the default thread stack in task serialisation.
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+LOCAL_THREAD_STACK = "-Xss64m"
 # Set by spark-submit (and pyspark shells) when the JVM is already started: the master and
 # settings given to spark-submit then apply, not --master.
 SUBMITTED = "PYSPARK_GATEWAY_PORT"
@@ -36,7 +40,7 @@ def build_session(master: str | None = "local[*]", config: Mapping[str, str] | N
     if master and SUBMITTED not in os.environ:
         builder = builder.master(master)
         if master.startswith("local"):
-            settings = {DRIVER_MEMORY: LOCAL_DRIVER_MEMORY, **settings}
+            settings = {DRIVER_MEMORY: LOCAL_DRIVER_MEMORY, DRIVER_JAVA_OPTIONS: LOCAL_THREAD_STACK, **settings}
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
