@@ -51,8 +51,13 @@ class SearchEngine:
 
     def __init__(self, workspace: Path, lexical: LexicalIndex, semantic: SemanticIndex | None, items: pd.DataFrame, *,
                  hybrid: HybridSettings | None = None, ranker: SearchRanker | None = None,
-                 personal: PersonalSettings | None = None, popularity: dict[str, float] | None = None) -> None:
+                 personal: PersonalSettings | None = None, popularity: dict[str, float] | None = None,
+                 store: Store | None = None, bundle: Bundle | None = None) -> None:
         self.workspace = Path(workspace)
+        # A shared open store (the service's, whose one-user reads are indexed) and the bundle it
+        # serves; without them personalisation opens the workspace's store per query and loads
+        # the current bundle itself.
+        self._store = store
         self.lexical, self.semantic = lexical, semantic
         self.hybrid = hybrid or HybridSettings()
         self.ranker = ranker
@@ -60,15 +65,17 @@ class SearchEngine:
         self.notices: list[str] = []
         self._popularity = popularity or {}
         self._set_items(items)
-        self._bundle: Bundle | None = None
-        self._bundle_checked = False
+        self._bundle: Bundle | None = bundle
+        self._bundle_checked = bundle is not None
         self._clicks: QueryClicks | None = None
         self._autocomplete: Autocomplete | None = None
 
     @classmethod
-    def open(cls, workspace: Path, *, semantic: SemanticSettings | None = None, use_semantic: bool = True) -> SearchEngine:
+    def open(cls, workspace: Path, *, semantic: SemanticSettings | None = None, use_semantic: bool = True,
+             store: Store | None = None, bundle: Bundle | None = None) -> SearchEngine:
         """Open the workspace's indexes, building them when missing and refreshing them when the
-        catalogue changed (only new or changed item texts are embedded)."""
+        catalogue changed (only new or changed item texts are embedded). `store` and `bundle`:
+        see the constructor (the service passes its own)."""
         workspace = Path(workspace)
         lexical = LexicalIndex.open_or_build(workspace)
         store = Store(workspace)
@@ -87,7 +94,7 @@ class SearchEngine:
         ranker_path = workspace / RANKER_FOLDER
         ranker = SearchRanker.load(ranker_path) if (ranker_path / "model.txt").exists() else None
         engine = cls(workspace, lexical, semantic_index, items, hybrid=HybridSettings.load(workspace), ranker=ranker,
-                     popularity=popularity)
+                     popularity=popularity, store=store, bundle=bundle)
         for notice in notices:
             engine._notice(notice)
         return engine
@@ -189,15 +196,22 @@ class SearchEngine:
     def personalise(self, query: str, ranked: Sequence[tuple[str, float]], user_id: str) -> Scored:
         """`ranked` re-ranked for the shopper (their taste from the current bundle, the query's past clicks)."""
         ids = [i for i, _ in ranked[: self.personal.depth]]
-        store = Store(self.workspace)
+        store = self._store or Store(self.workspace)
         try:
             if self._clicks is None:
                 self._clicks = QueryClicks.from_events(store.read_events(), self.personal.window_seconds)
             bundle = self._current_bundle()
             taste = shopper_scores(store, bundle, user_id, ids) if bundle is not None else None
         finally:
-            store.close()
+            if store is not self._store:
+                store.close()
         return rerank(ranked, taste, self._clicks.counts(query, ids), self.personal)
+
+    def forget_user(self, user_id: str) -> None:
+        """After a shopper's events were erased from the store: drop the query-click counts their
+        searches fed (they are counted again from the store on the next personalised query). The
+        taste scores read the shopper's history from the store per query, so nothing else is kept."""
+        self._clicks = None
 
     def _current_bundle(self) -> Bundle | None:
         if not self._bundle_checked:

@@ -33,9 +33,11 @@ def open_engine(workspace: Path, store: Store, bundle: Bundle | None = None) -> 
     return RecommendationEngine.open(workspace, store, bundle)
 
 
-def open_search(workspace: Path, semantic: bool = True) -> SearchEngine:
-    """The search engine over the workspace's catalogue (indexes built or refreshed on open)."""
-    return SearchEngine.open(workspace, use_semantic=semantic)
+def open_search(workspace: Path, semantic: bool = True, store: Store | None = None,
+                bundle: Bundle | None = None) -> SearchEngine:
+    """The search engine over the workspace's catalogue (indexes built or refreshed on open);
+    personalised queries read histories through `store` and score with `bundle` when given."""
+    return SearchEngine.open(workspace, use_semantic=semantic, store=store, bundle=bundle)
 
 
 @dataclass
@@ -120,10 +122,15 @@ class Services:
             self._reopen_search()  # its personalisation reads the current bundle
             return bundle
 
+    def _bundle(self) -> Bundle | None:
+        """The serving engine's bundle (search personalises with it), if one is loaded."""
+        return getattr(self.engine, "bundle", None)
+
     def _reopen_search(self) -> None:
         """Open the search engine afresh and swap it in; on failure the serving one stays."""
         try:
-            self.search, self.search_off = open_search(self.workspace, self.settings.semantic_search), None
+            self.search, self.search_off = open_search(self.workspace, self.settings.semantic_search, self.store,
+                                                       self._bundle()), None
         except ShoprecError as exc:
             if self.search is None:
                 self.search_off = f"search is not available: {exc}"
@@ -161,7 +168,7 @@ def open_services(settings: ServiceSettings, metrics: Metrics | None = None) -> 
     except Exception as exc:  # a damaged bundle fails deep inside numpy or scipy: serve without it
         services.not_ready = f"the current bundle could not be loaded: {type(exc).__name__}: {exc}"
     try:
-        services.search = open_search(settings.workspace, settings.semantic_search)
+        services.search = open_search(settings.workspace, settings.semantic_search, store, services._bundle())
         # The sentence model loads on the first query: pay that at startup, not in a shopper's request.
         services.search.search("warm up", k=1)
     except ShoprecError as exc:

@@ -113,7 +113,7 @@ def test_autocomplete_suggests_the_brand_being_typed(client: TestClient, shop: P
 
 
 def test_without_a_search_engine_search_answers_501_and_the_rest_works(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(workspace: Path, semantic: bool = True) -> None:
+    def broken(workspace: Path, semantic: bool = True, store: object = None, bundle: object = None) -> None:
         raise ShoprecError("the lexical index is damaged")
 
     monkeypatch.setattr(deps, "open_search", broken)

@@ -56,6 +56,10 @@ def test_erasure_removes_events_everywhere_and_later_answers_forget_them(client:
     assert client.get(f"/v1/users/{shopper}/events", headers=ADMIN).json()["events"] == []
     after = client.get("/v1/recommendations", params={"user_id": shopper, "k": 10}).json()
     assert [i["item_id"] for i in after["items"]] == [i["item_id"] for i in stranger["items"]]
+    # personalised search too: the shopper's search is now a stranger's
+    searched = client.get("/v1/search", params={"q": "tent", "k": 20, "user_id": shopper}).json()
+    unknown = client.get("/v1/search", params={"q": "tent", "k": 20, "user_id": "never-seen-before"}).json()
+    assert searched["hits"] and [i["item_id"] for i in searched["hits"]] == [i["item_id"] for i in unknown["hits"]]
     again = client.delete(f"/v1/users/{shopper}", headers=ADMIN).json()
     assert again["events"] == 0 and again["user_rows"] == 0
     others = Store(shop).read_events("u000007")
