@@ -88,6 +88,12 @@ def test_batch_equals_one_by_one(fitted: Recommender, planted: Dataset) -> None:
         np.testing.assert_array_equal(single.items, lists[u].items)
 
 
+def test_scoring_some_items_equals_the_full_row_at_those_items(fitted: Recommender, planted: Dataset) -> None:
+    histories = request_histories(planted)
+    chosen = np.random.default_rng(0).choice(planted.n_items, size=min(7, planted.n_items), replace=False)
+    np.testing.assert_allclose(fitted.score(histories, chosen), fitted.score(histories)[:, chosen], rtol=1e-5, atol=1e-6)
+
+
 def test_save_load_round_trip(fitted: Recommender, planted: Dataset, tmp_path: Path) -> None:
     histories = request_histories(planted)
     fitted.save(tmp_path / "model")

@@ -80,8 +80,14 @@ class ItemKNNRecommender(Recommender):
     def _score(self, histories: Histories, items: np.ndarray | None) -> np.ndarray:
         # float32 like W: a float64 history would make scipy copy W to float64 on every call.
         history = self.history_matrix(histories).astype(np.float32)
-        weights = self.similarity_ if items is None else self.similarity_[:, items]
-        scores = np.asarray((history @ weights).toarray(), dtype=np.float32)
+        if items is None:
+            scores = np.asarray((history @ self.similarity_).toarray(), dtype=np.float32)
+        else:
+            # Only the history's rows of W matter: slicing those rows reads a few hundred entries,
+            # where a column slice of W walks all of it (30 ms at 100k items, per request).
+            used = np.unique(history.indices)
+            product = history[:, used] @ self.similarity_[used]
+            scores = np.asarray(product[:, items].toarray(), dtype=np.float32)
         empty = history.getnnz(axis=1) == 0
         scores[empty] = self.popularity_ if items is None else self.popularity_[items]
         return scores

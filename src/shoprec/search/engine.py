@@ -78,12 +78,13 @@ class SearchEngine:
         see the constructor (the service passes its own)."""
         workspace = Path(workspace)
         lexical = LexicalIndex.open_or_build(workspace)
-        store = Store(workspace)
+        reader = store or Store(workspace)
         try:
-            items = store.items()
-            popularity = event_counts(store)
+            items = reader.items()
+            popularity = event_counts(reader)
         finally:
-            store.close()
+            if reader is not store:
+                reader.close()
         notices = []
         semantic_index = None
         if use_semantic:

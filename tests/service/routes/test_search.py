@@ -123,3 +123,13 @@ def test_without_a_search_engine_search_answers_501_and_the_rest_works(shop: Pat
         assert client.get("/v1/autocomplete", params={"q": "te"}).status_code == 501
         assert client.get("/ready").json()["search"] is False
         assert client.get("/v1/recommendations", params={"user_id": "u1"}).status_code == 200
+
+
+def test_personalised_search_reads_the_services_store_and_bundle(client: TestClient) -> None:
+    # One open store (its one-user reads indexed) and one loaded bundle serve both engines; a search
+    # engine with its own would open the store per query and hold a second copy of every model.
+    services = client.app.state.services
+    assert services.search._store is services.store
+    assert services.search._current_bundle() is services.engine.bundle
+    assert client.post("/v1/admin/reload", headers=ADMIN).status_code == 200
+    assert services.search._store is services.store and services.search._current_bundle() is services.engine.bundle
