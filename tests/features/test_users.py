@@ -8,7 +8,7 @@ import pandas as pd
 from shoprec.data.dataset import Dataset
 from shoprec.data.history import MS_PER_DAY, Histories
 from shoprec.features.items import ItemFeatures
-from shoprec.features.users import match_features, user_features
+from shoprec.features.users import match_features, timing_features, user_features
 
 
 def dataset() -> Dataset:
@@ -43,3 +43,17 @@ def test_user_and_match_features():
     np.testing.assert_allclose(match["top_category_share"], [1, 1, 0, 0])
     assert match["brand_seen"].tolist() == [1, 1, 0, 0]
     assert match["item_seen"].tolist() == [1, 1, 0, 0]
+
+
+def test_timing_features_place_the_item_against_the_users_span():
+    ds = dataset()  # a at day 0, b at day 1, c at day 2 (first = last event of each item)
+    f = ItemFeatures.from_dataset(ds)
+    a, b, c = (ds.item_ids.index(i) for i in "abc")
+    # user 0 shops on day 1 only; user 1 has no history
+    history = Histories.from_lists([[(b, 0, MS_PER_DAY)], []])
+    timing = timing_features(history, f, np.array([0, 0, 0, 1]), np.array([a, b, c, a]))
+    # item first event minus the user's last: a -1 day (on sale before), b 0, c +1 (first sold after the visit)
+    np.testing.assert_allclose(timing["item_first_after_user_last_days"][:3], [-1.0, 0.0, 1.0])
+    # the user's first event minus the item's last: a stopped a day before the user came
+    np.testing.assert_allclose(timing["user_first_after_item_last_days"][:3], [1.0, 0.0, -1.0])
+    assert np.isnan(timing["item_first_after_user_last_days"][3]) and np.isnan(timing["user_first_after_item_last_days"][3])

@@ -113,7 +113,7 @@ def test_one_or_two_events_give_item_to_item_and_content_results_at_once(engine,
 
 
 def test_explanations_name_real_items_and_models(engine):
-    models = set(engine.bundle.models) | {"item", "user", "context", "match"}
+    models = set(engine.bundle.models) | {"item", "user", "context", "match", "timing"}
     titles = dict(zip(shop_items()["item_id"], shop_items()["title"], strict=True))
     for user in ["u00", "u35"]:
         mine = {titles[i] for i in history_items(user)}

@@ -63,3 +63,26 @@ def test_bad_settings_are_refused():
         FusionRecommender(method="median", members=("a",))._check_params()
     with pytest.raises(ConfigError, match="at least one member"):
         FusionRecommender(method="rrf")._check_params()
+
+
+def test_a_learned_ranker_saved_with_other_features_is_refused_on_load(trained: Path, tmp_path: Path):
+    import json
+    import shutil
+
+    from shoprec.errors import ShoprecError
+    from shoprec.ranking.fused import RANKER_DIR
+
+    ltr = load_current(trained).models["fusion:ltr"]
+    folder = tmp_path / "ltr"
+    ltr.save(folder)
+    meta_path = folder / RANKER_DIR / "ranker.json"
+    meta = json.loads(meta_path.read_text())
+    assert "item_first_after_user_last_days" in meta["feature_names"]
+    FusionRecommender.load(folder)  # as saved: loads
+    old = tmp_path / "old"
+    shutil.copytree(folder, old)
+    # a ranker from before the timing features
+    meta["feature_names"] = [n for n in meta["feature_names"] if not n.endswith("_days") or n.startswith(("item_age", "item_days", "user_days"))]
+    (old / RANKER_DIR / "ranker.json").write_text(json.dumps(meta))
+    with pytest.raises(ShoprecError, match="item_first_after_user_last_days"):
+        FusionRecommender.load(old)

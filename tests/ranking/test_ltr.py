@@ -46,7 +46,7 @@ def test_contributions_are_grouped_by_model_and_sum_to_the_prediction(tmp_path):
     ranker = LearnedRanker.fit(x, labels, sizes, names, RankerSettings(n_estimators=30, bags=2))
     assert len(ranker.boosters) == 2
     parts = ranker.contributions(x[:50], with_bias=True)
-    assert {"a", "b", "item", "user", "context", "match", "bias"} == set(parts)
+    assert {"a", "b", "item", "user", "context", "match", "timing", "bias"} == set(parts)
     np.testing.assert_allclose(sum(parts.values()), ranker.predict(x[:50]), rtol=1e-5, atol=1e-6)
     assert group_of("itemknn_bm25__rank") == "itemknn_bm25"
 

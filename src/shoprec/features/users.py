@@ -2,7 +2,10 @@
 
 User features describe the shopper (how active, how recent, what price level, how broad);
 match features describe one candidate against the shopper's history (its category's share of
-their events, whether they met its brand or exact category before).
+their events, whether they met its brand or exact category before); timing features place the
+item's time on sale (its first and last event in the training data) against the span of the
+shopper's own events: an item that first sold after the shopper's last visit, or stopped selling
+before their first, is an unlikely pick for them.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from shoprec.data.history import MS_PER_DAY, Histories
-from shoprec.features.items import ItemFeatures
+from shoprec.features.items import NO_TIME, ItemFeatures
 
 USER_FEATURES = ("user_log_events", "user_days_since_last", "user_log_price", "user_n_categories")
 MATCH_FEATURES = ("category_share", "top_category_share", "brand_seen", "item_seen")
+TIMING_FEATURES = ("item_first_after_user_last_days", "user_first_after_item_last_days")
 
 
 def user_features(histories: Histories, items: ItemFeatures, now_ms: np.ndarray) -> dict[str, np.ndarray]:
@@ -62,6 +66,28 @@ def match_features(histories: Histories, items: ItemFeatures, users: np.ndarray,
     item_keys = np.unique(rows[known] * items.n_items + hist_items[known])
     out["item_seen"] = np.isin(users * items.n_items + candidates, item_keys).astype(np.float64)
     return out
+
+
+def timing_features(histories: Histories, items: ItemFeatures, users: np.ndarray, candidates: np.ndarray) -> dict[str, np.ndarray]:
+    """Per (user row `users[i]`, item `candidates[i]`): days from the shopper's last event to the
+    item's first, and from the item's last event to the shopper's first (positive: no overlap;
+    NaN for an empty history or an item without events)."""
+    users = np.asarray(users, dtype=np.int64)
+    candidates = np.asarray(candidates, dtype=np.int64)
+    rows = histories.row_of_each_event()
+    n = len(histories)
+    user_first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    user_last = np.full(n, NO_TIME, dtype=np.int64)
+    np.minimum.at(user_first, rows, histories.timestamps)
+    np.maximum.at(user_last, rows, histories.timestamps)
+    has_user = np.bincount(rows, minlength=n)[users] > 0
+    item_first, item_last = items.first_event_ms[candidates], items.last_event_ms[candidates]
+    has_item = item_first != NO_TIME
+    both = has_user & has_item
+    return {
+        "item_first_after_user_last_days": np.where(both, (item_first - user_last[users]) / MS_PER_DAY, np.nan),
+        "user_first_after_item_last_days": np.where(both, (user_first[users] - item_last) / MS_PER_DAY, np.nan),
+    }
 
 
 def _known(histories: Histories, items: ItemFeatures) -> np.ndarray:

@@ -39,6 +39,7 @@ MODEL_PHRASES = {
     "user": "how you usually shop",
     "context": "the time of day, weekday and season",
     "match": "categories and brands you like",
+    "timing": "on sale while you shop",
 }
 VERBS = {"view": "viewed", "click": "clicked", "add_to_cart": "added to your cart", "purchase": "bought",
          "rating": "rated", "review": "reviewed"}

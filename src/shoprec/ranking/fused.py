@@ -22,7 +22,7 @@ import pandas as pd
 
 from shoprec.data.dataset import Dataset
 from shoprec.data.history import Histories
-from shoprec.errors import ConfigError, NotFittedError
+from shoprec.errors import ConfigError, NotFittedError, ShoprecError
 from shoprec.features.context import DEFAULT_COUNTRY
 from shoprec.features.items import ItemFeatures
 from shoprec.models.base import Recommender
@@ -30,7 +30,7 @@ from shoprec.models.ranked import RankedList
 from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES, CandidateBatch, generate
 from shoprec.ranking.fusion import DEFAULT_RRF_K, FUSION_METHODS, NORMALISATIONS, borda_points, contributions
 from shoprec.ranking.ltr import LearnedRanker
-from shoprec.ranking.ltr_features import Standardiser, build_features
+from shoprec.ranking.ltr_features import Standardiser, build_features, feature_names
 from shoprec.retrieval.ann import AnnIndex
 
 LTR = "ltr"
@@ -140,6 +140,12 @@ class FusionRecommender(Recommender):
     def _load_extra(self, directory: Path) -> None:
         if self.method == LTR:
             self._ranker = LearnedRanker.load(directory / RANKER_DIR)
+            expected = feature_names(tuple(self.members))
+            if self._ranker.feature_names != expected:
+                extra = sorted(set(expected) - set(self._ranker.feature_names))
+                raise ShoprecError(f"{directory / RANKER_DIR}: the learned ranker was trained on other features than this "
+                                   f"version builds (missing {', '.join(extra) or 'none'}, order or set differs); "
+                                   "train the bundle again with 'shoprec train'")
 
     # ----------------------------------------------------------------- scoring
     def _ready(self) -> dict[str, Recommender]:

@@ -5,7 +5,8 @@ candidates) and rank (NaN outside its top-N); item features (popularity, recency
 top category); user features (activity, recency, price level, breadth), standardised with the
 means and deviations of the ranker's training rows; context (hour, weekday, season, public
 holiday); and user-item match (the item's category share in the history, brand seen, price
-against the user's usual price).
+against the user's usual price); and timing (the item's first and last event against the span
+of the user's events).
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ import numpy as np
 from shoprec.data.history import MS_PER_DAY, Histories
 from shoprec.features.context import CONTEXT_FEATURES, context_features
 from shoprec.features.items import NO_TIME, ItemFeatures
-from shoprec.features.users import MATCH_FEATURES, USER_FEATURES, match_features, user_features
+from shoprec.features.users import (
+    MATCH_FEATURES,
+    TIMING_FEATURES,
+    USER_FEATURES,
+    match_features,
+    timing_features,
+    user_features,
+)
 from shoprec.ranking.candidates import CandidateBatch
 from shoprec.ranking.fusion import normalise
 
@@ -27,13 +35,14 @@ CATEGORICAL_FEATURES = ("item_top_category",)
 MODEL_SEPARATOR = "__"
 # Groups for explanations: a feature's contribution is credited to its model or to one of these.
 FEATURE_GROUPS = {**{f: "item" for f in ITEM_FEATURES}, **{f: "user" for f in USER_FEATURES},
-                  **{f: "context" for f in CONTEXT_FEATURES}, **{f: "match" for f in (*MATCH_FEATURES, "price_vs_user")}}
+                  **{f: "context" for f in CONTEXT_FEATURES}, **{f: "match" for f in (*MATCH_FEATURES, "price_vs_user")},
+                  **{f: "timing" for f in TIMING_FEATURES}}
 
 
 def feature_names(sources: tuple[str, ...]) -> list[str]:
     """Column names of the feature matrix for these member models, in order."""
     per_model = [name for s in sources for name in (f"{s}{MODEL_SEPARATOR}score", f"{s}{MODEL_SEPARATOR}rank")]
-    return [*per_model, *ITEM_FEATURES, *USER_FEATURES, *CONTEXT_FEATURES, *MATCH_FEATURES, "price_vs_user"]
+    return [*per_model, *ITEM_FEATURES, *USER_FEATURES, *CONTEXT_FEATURES, *MATCH_FEATURES, "price_vs_user", *TIMING_FEATURES]
 
 
 def group_of(feature: str) -> str:
@@ -93,6 +102,8 @@ def build_features(batch: CandidateBatch, histories: Histories, items: ItemFeatu
     match = match_features(histories, items, users, cand)
     columns += [match[name] for name in MATCH_FEATURES]
     columns.append(items.log_price[cand] - per_user["user_log_price"][users])
+    timing = timing_features(histories, items, users, cand)
+    columns += [timing[name] for name in TIMING_FEATURES]
     matrix = np.column_stack(columns) if columns else np.zeros((len(cand), 0))
     return matrix.astype(np.float32), standardiser
 
