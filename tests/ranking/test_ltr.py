@@ -64,3 +64,26 @@ def test_a_ranker_saved_before_bagging_still_loads(tmp_path):
     booster.save_model(str(tmp_path / "old" / "ranker.txt"), num_iteration=n)
     (tmp_path / "old" / "ranker.json").write_text(json.dumps({"feature_names": names, "best_iteration": n}))
     np.testing.assert_allclose(LearnedRanker.load(tmp_path / "old").predict(x[:20]), ranker.predict(x[:20]))
+
+
+def test_boosting_from_a_base_starts_from_its_order(tmp_path):
+    # Labels follow b's score. Boosting from a's score (noise) with trees that can barely move
+    # (tiny learning rate), the order is a's; boosting from nothing, the same trees learn b.
+    x, labels, sizes, names, signal = planted()
+    noise = names.index("a__score")
+    slow = {"n_estimators": 20, "learning_rate": 0.001, "bags": 1, "early_stopping_rounds": 100}
+    based = LearnedRanker.fit(x, labels, sizes, names, RankerSettings(**slow, base_weight=5.0), base_feature="a__score")
+    plain = LearnedRanker.fit(x, labels, sizes, names, RankerSettings(**slow))
+    test_x, test_labels, _, _, _ = planted(seed=1)
+    ranks = [np.argsort(np.argsort(v)) for v in (based.predict(test_x), test_x[:, noise])]
+    assert np.corrcoef(*ranks)[0, 1] > 0.99  # a's order, up to near ties the trees nudge
+    assert ndcg_by(plain.predict(test_x), test_labels, 30) > 0.9 > ndcg_by(based.predict(test_x), test_labels, 30)
+    # the score is the base plus the trees, the base is credited to its model, and both survive a save
+    trees = np.mean([b.predict(test_x[:40], num_iteration=n) for b, n in based.boosters], axis=0)
+    np.testing.assert_allclose(based.predict(test_x[:40]), trees + 5.0 * test_x[:40, noise], rtol=1e-5, atol=1e-5)
+    parts = based.contributions(test_x[:40], with_bias=True)
+    np.testing.assert_allclose(sum(parts.values()), based.predict(test_x[:40]), rtol=1e-5, atol=1e-5)
+    based.save(tmp_path / "r")
+    again = LearnedRanker.load(tmp_path / "r")
+    assert (again.base_feature, again.base_weight) == ("a__score", 5.0)
+    np.testing.assert_allclose(again.predict(test_x[:40]), based.predict(test_x[:40]))

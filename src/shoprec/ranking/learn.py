@@ -35,7 +35,7 @@ from shoprec.models.registry import create
 from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES, CandidateBatch, generate
 from shoprec.ranking.fused import ALL_METHODS, LTR, FusionRecommender
 from shoprec.ranking.ltr import DEFAULT_GRADE, GRADE_OF_EVENT, LearnedRanker, RankerSettings
-from shoprec.ranking.ltr_features import build_features, feature_names
+from shoprec.ranking.ltr_features import MODEL_SEPARATOR, build_features, feature_names
 from shoprec.ranking.weights import LabelledBatch, learn_weights, ndcg_of_scores
 
 VALIDATION_K = 10
@@ -141,11 +141,14 @@ def learn_fusions(methods: Sequence[str], members: Mapping[str, Recommender], da
         elif method == LTR:
             features, standardiser = build_features(batch, histories, _item_features(validation), now, probe.country)
             names = feature_names(batch.sources)
-            ranker = LearnedRanker.fit(features, validation.grades, _group_sizes(batch), names, ranker_settings)
+            # The base the trees may boost from (RankerSettings.base_weight): the best member on validation.
+            best_member = max(batch.sources, key=lambda m: result.validation[m])
+            base = f"{best_member}{MODEL_SEPARATOR}score"
+            ranker = LearnedRanker.fit(features, validation.grades, _group_sizes(batch), names, ranker_settings, base)
             result.importances = ranker.importances()
             result.validation[key] = _out_of_fold(labelled, folds, partial(
-                _ltr_scores, features=features, grades=validation.grades, names=names, settings=ranker_settings, batch=batch),
-                rows_based=True)
+                _ltr_scores, features=features, grades=validation.grades, names=names, settings=ranker_settings, batch=batch,
+                base_feature=base), rows_based=True)
             fitted = probe.install(members, dataset, ranker=ranker, standardiser=standardiser,
                                    validation={"ndcg@10": result.validation[key]})
         else:
@@ -215,10 +218,10 @@ def _weighted_scores(probe: FusionRecommender, batch: CandidateBatch, histories:
 
 
 def _ltr_scores(part_rows: np.ndarray, features: np.ndarray, grades: np.ndarray, names: list[str],
-                settings: RankerSettings | None, batch: CandidateBatch) -> np.ndarray:
+                settings: RankerSettings | None, batch: CandidateBatch, base_feature: str | None = None) -> np.ndarray:
     sizes = _group_sizes(batch)
     users = np.unique(batch.user_rows[part_rows])
-    ranker = LearnedRanker.fit(features[part_rows], grades[part_rows], sizes[users], names, settings)
+    ranker = LearnedRanker.fit(features[part_rows], grades[part_rows], sizes[users], names, settings, base_feature)
     return ranker.predict(features)
 
 
