@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -34,7 +34,7 @@ from shoprec.models.base import Recommender, event_type_codes
 from shoprec.models.registry import create
 from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES, CandidateBatch, generate
 from shoprec.ranking.fused import ALL_METHODS, LTR, FusionRecommender
-from shoprec.ranking.ltr import DEFAULT_GRADE, GRADE_OF_EVENT, LearnedRanker, RankerSettings
+from shoprec.ranking.ltr import BASE_WEIGHT_CHOICES, DEFAULT_GRADE, GRADE_OF_EVENT, LearnedRanker, RankerSettings
 from shoprec.ranking.ltr_features import MODEL_SEPARATOR, build_features, feature_names
 from shoprec.ranking.weights import LabelledBatch, learn_weights, ndcg_of_scores
 
@@ -141,14 +141,22 @@ def learn_fusions(methods: Sequence[str], members: Mapping[str, Recommender], da
         elif method == LTR:
             features, standardiser = build_features(batch, histories, _item_features(validation), now, probe.country)
             names = feature_names(batch.sources)
-            # The base the trees may boost from (RankerSettings.base_weight): the best member on validation.
+            # The base the trees may boost from (RankerSettings.base_weight): the best member on
+            # validation; its weight, unless set, chosen out of fold among BASE_WEIGHT_CHOICES.
             best_member = max(batch.sources, key=lambda m: result.validation[m])
             base = f"{best_member}{MODEL_SEPARATOR}score"
-            ranker = LearnedRanker.fit(features, validation.grades, _group_sizes(batch), names, ranker_settings, base)
+            settings = ranker_settings or RankerSettings()
+            choices = BASE_WEIGHT_CHOICES if settings.base_weight is None else (settings.base_weight,)
+            tried = {w: _out_of_fold(labelled, folds, partial(
+                _ltr_scores, features=features, grades=validation.grades, names=names,
+                settings=replace(settings, base_weight=w), batch=batch, base_feature=base), rows_based=True) for w in choices}
+            weight = max(tried, key=lambda w: tried[w])
+            settings = replace(settings, base_weight=weight)
+            ranker = LearnedRanker.fit(features, validation.grades, _group_sizes(batch), names, settings, base)
             result.importances = ranker.importances()
-            result.validation[key] = _out_of_fold(labelled, folds, partial(
-                _ltr_scores, features=features, grades=validation.grades, names=names, settings=ranker_settings, batch=batch,
-                base_feature=base), rows_based=True)
+            result.validation[key] = tried[weight]
+            result.info["ltr_base"] = {"feature": base, "weight": weight,
+                                       "validation_ndcg@10_by_weight": {str(w): round(v, 6) for w, v in tried.items()}}
             fitted = probe.install(members, dataset, ranker=ranker, standardiser=standardiser,
                                    validation={"ndcg@10": result.validation[key]})
         else:
@@ -158,7 +166,7 @@ def learn_fusions(methods: Sequence[str], members: Mapping[str, Recommender], da
             fitted = FusionRecommender(**probe.get_params()).install(members, dataset, validation={"ndcg@10": result.validation[key]})
         result.fusions[method] = fitted
     result.info = {**validation.split_info, "member_seconds_on_validation": validation.member_seconds,
-                   "ltr_out_of_fold": True, "weighted_out_of_fold": True}
+                   "ltr_out_of_fold": True, "weighted_out_of_fold": True, **result.info}
     return result
 
 

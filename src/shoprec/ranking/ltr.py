@@ -46,8 +46,14 @@ class RankerSettings:
     bags: int = 3
     # Boosting from a base: the trees start from `base_weight` times one feature (the best member's
     # normalised score, chosen by the caller) instead of from zero, so they learn corrections to
-    # that member's order, and early stopping keeps it where no correction helps. 0: off.
-    base_weight: float = 0.0
+    # that member's order, and early stopping keeps it where no correction helps. 0: off; None:
+    # the learner chooses among BASE_WEIGHT_CHOICES on validation (shoprec.ranking.learn).
+    base_weight: float | None = None
+
+
+# Tried when RankerSettings.base_weight is None. Measured on MovieLens stratified (validation
+# NDCG@10 out of fold / test, seed 0): 0 -> 0.2198 / 0.4122, 1 -> 0.2243 / 0.4189, 3 -> 0.2235 / 0.4196.
+BASE_WEIGHT_CHOICES = (0.0, 1.0, 3.0)
 
 
 class LearnedRanker:
@@ -72,7 +78,7 @@ class LearnedRanker:
         of negatives, other held-out groups) and their scores averaged. With `base_feature` and
         `settings.base_weight` > 0 the trees boost from that feature (see RankerSettings)."""
         settings = settings or RankerSettings()
-        ranker = cls([], feature_names, base_feature, settings.base_weight)
+        ranker = cls([], feature_names, base_feature, settings.base_weight or 0.0)
         base = ranker.base(features)
         ranker.boosters = [_fit_one(features, labels, group_sizes, feature_names, settings, settings.seed + b, base)
                            for b in range(settings.bags)]
