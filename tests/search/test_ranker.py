@@ -12,7 +12,17 @@ import pytest
 from shoprec.data import schema as S
 from shoprec.errors import ConfigError, NotFittedError, ShoprecError
 from shoprec.search.metrics import ndcg_at_k
-from shoprec.search.ranker import FEATURES, RankerSettings, SearchFeatures, SearchRanker, relevance_labels
+from shoprec.search.ranker import (
+    FEATURES,
+    RankerSettings,
+    SearchFeatures,
+    SearchRanker,
+    number_units,
+    relevance_labels,
+    trigrams,
+    within_edits,
+)
+from shoprec.search.text import edit_distance
 
 COL = {name: j for j, name in enumerate(FEATURES)}
 
@@ -64,6 +74,51 @@ def test_phrase_and_number_features() -> None:
     np.testing.assert_allclose(x[:, COL["title_phrase"]], [1.0, 0.0])
     np.testing.assert_allclose(x[:, COL["number_match_share"]], [1.0, 0.0])
     assert np.isnan(x[:, COL["semantic_cosine"]]).all() and np.isnan(x[:, COL["semantic_gap"]]).all()  # no engine
+    np.testing.assert_allclose(x[:, COL["unit_match_share"]], [1.0, 0.0])
+
+
+def test_trigram_and_loose_match_features_see_compounds_and_typos() -> None:
+    items = pd.DataFrame({S.ITEM_ID: ["a", "b", "c"],
+                          S.TITLE: ["BEHR DeckOver 1-gal. Wood Coating", "Deck Screws", "Garden hose"]})
+    features = SearchFeatures(FakeLexical(), None, items)
+    # "deckover" has the trigrams dec eck cko kov ove ver: all in a's words written together, dec and eck in b's
+    ids, x = features.build("deck over", [("a", 1.0), ("b", 1.0), ("c", 1.0)], [])
+    np.testing.assert_allclose(x[:, COL["title_trigram_share"]], [1.0, 2 / 6, 0.0])
+    np.testing.assert_allclose(x[:, COL["title_trigram_gap"]], [0.0, 2 / 6 - 1, -1.0])
+    # a holds "deck" and "over" inside "deckover"; b the stem "deck" only ("over" is too short for a typo)
+    np.testing.assert_allclose(x[:, COL["title_loose_match_share"]], [1.0, 0.5, 0.0])
+    np.testing.assert_allclose(x[:, COL["title_match_share"]], [0.0, 0.5, 0.0])  # the exact stems miss a
+    assert np.isnan(x[:, COL["unit_match_share"]]).all()  # no number in the query
+    # a query word of 5+ letters may have one typo (a swap counts one); "hoes" (4 letters) may not
+    _, x = features.build("gardan hoes", [("c", 1.0)], [])
+    np.testing.assert_allclose(x[:, COL["title_loose_match_share"]], [0.5])
+    _, x = features.build("Garden hose", [("c", 1.0)], [])
+    np.testing.assert_allclose(x[:, COL["title_trigram_share"]], [1.0])  # the title itself
+    np.testing.assert_allclose(x[:, COL["title_loose_match_share"]], [1.0])
+    assert trigrams("ab") == {"ab"} and trigrams("") == frozenset() and trigrams("abcd") == {"abc", "bcd"}
+
+
+def test_within_edits_agrees_with_the_edit_distance() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(3000):
+        a, b = ("".join(rng.choice(list("abc"), size=rng.integers(0, 7))) for _ in range(2))
+        distance = edit_distance(a, b)
+        assert [within_edits(a, b, e) for e in range(4)] == [distance <= e for e in range(4)], (a, b)
+    assert within_edits("tugboat", "tugbaot", 1) and not within_edits("garden", "gradne", 1)
+
+
+def test_numbers_are_compared_with_their_units_normalised() -> None:
+    assert number_units("Fara 1-1/2 in. x 8 ft. Casing") == number_units('casing 1 1/2" x 8 foot') == {
+        ("1-1/2", "in"), ("8", "ft")}
+    assert number_units("1.50 cu. ft. 12-Gauge #SC-141") == {("1.5", "cu"), ("12", "ga"), ("141", None)}
+    assert number_units("men's 2's") == {("2", None)}  # an apostrophe s is no foot mark
+    items = pd.DataFrame({S.ITEM_ID: ["a", "b"],
+                          S.TITLE: ["House of Fara 3/4 in. x 3 in. x 8 ft. MDF Casing", "MDF Board 3/4 ft."]})
+    features = SearchFeatures(FakeLexical(), None, items)
+    _, x = features.build("mdf 3/4 inch 8 feet", [("a", 1.0), ("b", 1.0)], [])
+    np.testing.assert_allclose(x[:, COL["unit_match_share"]], [1.0, 0.0])
+    _, x = features.build("mdf 3/4", [("a", 1.0), ("b", 1.0)], [])  # a number without a unit matches any unit
+    np.testing.assert_allclose(x[:, COL["unit_match_share"]], [1.0, 1.0])
 
 
 def test_labels_are_thirds_of_relevance_above_one() -> None:
