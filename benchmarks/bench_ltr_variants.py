@@ -1,9 +1,9 @@
-"""Learned-ranker settings side by side on MovieLens stratified, members fitted once.
+"""Learned-ranker settings side by side on a MovieLens protocol, members fitted once.
 
     python benchmarks/bench_ltr_variants.py popularity,itemknn,ials,puresvd,ease \
-        '{"default": {}, "base1": {"base_weight": 1.0}}' 0,1
+        '{"default": {}, "base1": {"base_weight": 1.0}}' 0,1 [stratified|leave-last]
 
-The members (hyperparameters from benchmarks/params/movielens-stratified.json, seeded ones with
+The members (hyperparameters from benchmarks/params/movielens-<protocol>.json, seeded ones with
 seed 0) are fitted once on the validation carve and once on the train side; then, for each
 variant (RankerSettings fields to override) and each ranker seed, only `fusion:ltr` is learned on
 validation and measured on test. So the spread shown is the ranker's own, with the members fixed
@@ -28,7 +28,7 @@ from shoprec.evaluation.tuning import validation_options
 from shoprec.ranking.learn import learn_fusions, validation_from
 from shoprec.ranking.ltr import RankerSettings
 
-PARAMS = Path(__file__).resolve().parent / "params" / "movielens-stratified.json"
+PARAMS = Path(__file__).resolve().parent / "params"
 
 
 def main() -> None:
@@ -37,8 +37,9 @@ def main() -> None:
     names = sys.argv[1].split(",")
     variants = json.loads(sys.argv[2])
     seeds = [int(s) for s in sys.argv[3].split(",")] if len(sys.argv) > 3 else [0, 1, 2]
-    params = {n: e["params"] for n, e in json.loads(PARAMS.read_text()).items() if n in names}
-    protocol = PROTOCOLS["stratified"]
+    name = sys.argv[4] if len(sys.argv) > 4 else "stratified"
+    params = {n: e["params"] for n, e in json.loads((PARAMS / f"movielens-{name}.json").read_text()).items() if n in names}
+    protocol = PROTOCOLS[name]
     dataset = load_dataset("movielens", SHARED_DATA)
     split = make_split(dataset, protocol.method, **protocol.options)
     validation = validation_split(split.train, protocol.method, **validation_options(protocol.method, protocol.options))
