@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -67,18 +68,36 @@ def bundles_dir(workspace: Path) -> Path:
     return Path(workspace) / "bundles"
 
 
-def write_bundle(workspace: Path, models: dict[str, Recommender], dataset: TrainingData, *,
-                 default_model: str | None = None, train_seconds: dict[str, float] | None = None,
-                 data_snapshot: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
-                 make_current: bool = True) -> Path:
-    """Write fitted models as a new bundle and (by default) make it the current one."""
-    if not models:
-        raise ShoprecError("a bundle needs at least one model")
+def new_bundle_folder(workspace: Path) -> Path:
+    """A new, empty bundle folder (with `models/`); it becomes a bundle when `write_bundle(...,
+    folder=...)` writes its manifest, and is never made current before."""
     version = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{os.getpid()}-{time.time_ns() % 10**6:06d}"
     path = bundles_dir(workspace) / version
     (path / "models").mkdir(parents=True)
+    return path
+
+
+def model_path(folder: Path, name: str) -> Path:
+    """Where model `name` is saved inside bundle folder `folder`."""
+    return Path(folder) / "models" / model_folder(name)
+
+
+def write_bundle(workspace: Path, models: dict[str, Recommender], dataset: TrainingData, *,
+                 default_model: str | None = None, train_seconds: dict[str, float] | None = None,
+                 data_snapshot: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
+                 make_current: bool = True, folder: Path | None = None, saved: Collection[str] = ()) -> Path:
+    """Write fitted models as a new bundle and (by default) make it the current one.
+
+    `folder` (from `new_bundle_folder`) is filled instead of a new one; the models named in `saved`
+    are already saved there (at `model_path`) and are not written again.
+    """
+    if not models:
+        raise ShoprecError("a bundle needs at least one model")
+    path = Path(folder) if folder is not None else new_bundle_folder(workspace)
+    version = path.name
     for name, model in models.items():
-        model.save(path / "models" / model_folder(name))
+        if name not in saved:
+            model.save(model_path(path, name))
     (path / "items.json").write_text(json.dumps(dataset.item_ids.to_list()), encoding="utf-8")
     indexes = _ann_indexes(path, models)
     manifest = {

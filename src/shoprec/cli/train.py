@@ -9,20 +9,22 @@ the bundle's manifest records the chosen values and their validation metric unde
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from shoprec.bundle import write_bundle
+from shoprec.bundle import new_bundle_folder, write_bundle
 from shoprec.cli import fusion_flags, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.options import parse_list, parse_pairs
 from shoprec.data.dataset import Dataset
 from shoprec.data.store import load_events_dataset
-from shoprec.errors import ConfigError
+from shoprec.errors import ConfigError, ShoprecError
 from shoprec.evaluation.tuning import load_tuning, parse_metric, tune_models
 from shoprec.models.base import Recommender
+from shoprec.models.isolated_fit import FitFailed, fit_each
 from shoprec.models.registry import MODELS, create
 from shoprec.ranking.cold_start import ContextPopularity
 from shoprec.ranking.engine import CONTEXT_POPULARITY
@@ -95,11 +97,14 @@ def _value(raw: str) -> object:
               help="With --engine spark: the Spark master, e.g. local[4] or spark://host:7077.")
 @click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
               help="With --engine spark: a Spark setting (repeatable), e.g. spark.driver.memory=8g.")
+@click.option("--isolate/--no-isolate", default=True, show_default=True,
+              help="Fit each model in a child process, so that a native crash costs that model, not the run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the bundle summary as JSON.")
 def command(workspace: Path, model_names: str, params: tuple[str, ...], default_model: str | None, tune: bool,
             params_from: Path | None, metric: str, max_trials: int | None, fusion: str, fusion_members: str | None,
             n_candidates: int, split: str, test_fraction: float | None, cutoff: str | None, last_n: int, ratio: float,
-            by: str, seed: int, engine: str, master: str, spark_conf: tuple[str, ...], as_json: bool) -> None:
+            by: str, seed: int, engine: str, master: str, spark_conf: tuple[str, ...], as_json: bool,
+            isolate: bool = True) -> None:
     """Fit the chosen models on all stored data and write a new current bundle.
 
     With two or more models, fusion entries (fusion:average ... fusion:ltr) are learned on a
@@ -132,11 +137,17 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], default_
     elif params_from is not None:
         settings, tuning = settings_from_file(settings, params_from)
     models = {name: create(name, **given) for name, given in settings.items()}
-    seconds: dict[str, float] = {}
-    for name, model in models.items():
-        started = time.perf_counter()
-        model.fit(dataset)
-        seconds[name] = time.perf_counter() - started
+    folder = new_bundle_folder(workspace)
+    models, seconds, failures = fit_each(models, dataset, folder, isolate=isolate, on_start=_fitting,
+                                         on_end=_fitted)
+    if not models:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ShoprecError(f"every model failed, no bundle written: {_failed_list(failures)}")
+    if failures:
+        members = [name for name in members if name in models]
+        if default_model is not None and default_model not in models and not (
+                default_model.startswith("fusion:") and len(members) >= 2):
+            default_model = None  # it failed (or its fusion lost members): the usual choice instead
     metrics: dict[str, Any] = {"tuning": tuning} if tuning else {}
     bundle_models: dict[str, Recommender] = dict(models)
     started = time.perf_counter()
@@ -152,8 +163,10 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], default_
             seconds[fusion_name(method)] = fusion_seconds
         metrics["fusion"] = {**learning.to_dict(), "members": members, "best_on_validation": learning.best()}
         preferred = default_model or learning.best()
+    if failures:
+        metrics["failed"] = {name: failure.reason for name, failure in failures.items()}
     path = write_bundle(workspace, bundle_models, dataset, default_model=preferred, train_seconds=seconds,
-                        data_snapshot=snapshot, metrics=metrics or None)
+                        data_snapshot=snapshot, metrics=metrics or None, folder=folder, saved=models)
     summary = {"bundle": str(path), "default_model": preferred, "data": dataset.summary(),
                "train_seconds": {k: round(v, 3) for k, v in seconds.items()},
                "params": {name: settings[name] for name in models}}
@@ -170,3 +183,28 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], default_
             click.echo(f"  {name:<16} {s:8.2f} s{measured}  {chosen}")
         click.echo(f"default model: {preferred}")
         click.echo(f"bundle: {path}")
+    if failures:
+        left = ",".join(name for name in settings if name not in failures)
+        raise TrainingIncomplete(
+            f"{len(failures)} of {len(settings)} models failed and are not in the bundle ({_failed_list(failures)}); "
+            f"the bundle holds the others and is current. Fix the cause, or train without them: "
+            f"shoprec train --models {left}")
+
+
+class TrainingIncomplete(ShoprecError):
+    """Some models failed; the bundle of the others was written."""
+
+
+def _fitting(name: str) -> None:
+    click.echo(f"fitting {name} ...", err=True)
+
+
+def _fitted(name: str, seconds: float, failure: FitFailed | None) -> None:
+    if failure is None:
+        click.echo(f"fitted {name} in {seconds:.1f} s", err=True)
+    else:
+        click.echo(f"error: {name} failed after {seconds:.1f} s: {failure.reason}", err=True)
+
+
+def _failed_list(failures: dict[str, FitFailed]) -> str:
+    return "; ".join(f"{name}: {failure.reason}" for name, failure in failures.items())

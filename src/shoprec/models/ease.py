@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.linalg
 
 from shoprec.data.dataset import Dataset
 from shoprec.data.history import Histories
 from shoprec.errors import ConfigError
 from shoprec.models.base import Recommender
+from shoprec.models.dense_inverse import PRECISIONS, plan_inverse, spd_inverse
 
-# Peak memory of a fit, per cell of the items x items matrix: the float64 Gram matrix, inverted
-# in place, and the float32 weights.
-BYTES_PER_CELL = 12
+# Peak memory of a fit, per cell of the items x items matrix: the Gram matrix inverted in place
+# (8 bytes in float64, 4 in float32), plus the float32 weights when the inverse was float64.
+BYTES_PER_CELL = {"float64": 12, "float32": 4}
 
 
 class EASERecommender(Recommender):
@@ -25,39 +25,49 @@ class EASERecommender(Recommender):
     per item) scores `h @ B`; an empty history scores by item popularity at training time.
 
     Reference: Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019.
-    Limit: B is dense, so a fit needs about 12 * n_items^2 bytes and O(n_items^3) time; above
-    `max_items` items the fit refuses (use itemknn, or raise max_items on a machine with the
-    memory).
+    Limits: B is dense, so a fit needs 4 (float32) to 12 (float64) bytes per cell of the
+    n_items x n_items matrix and O(n_items^3) time; above `max_items` items the fit refuses before
+    any work (use itemknn, or raise max_items on a machine with the memory and time; docs/models.md
+    has the measured times). `precision` chooses the inverse's number type (shoprec.models.
+    dense_inverse): "auto" is float32 (measured to rank as float64 does, and faster), routed so that
+    no size crashes the process; "float64" for the exact closed form.
     """
 
     tuning_space: ClassVar[dict[str, list[Any]]] = {"l2": [10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0]}
 
-    def __init__(self, *, l2: float = 500.0, max_items: int = 20_000) -> None:
+    def __init__(self, *, l2: float = 500.0, max_items: int = 20_000, precision: str = "auto") -> None:
         self.l2 = l2
         self.max_items = max_items
+        self.precision = precision
 
     def _check_params(self) -> None:
         if not self.l2 > 0:
             raise ConfigError(f"l2 must be > 0, got {self.l2}")
         if not isinstance(self.max_items, (int, np.integer)) or self.max_items < 1:
             raise ConfigError(f"max_items must be an integer >= 1, got {self.max_items!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
     def _fit(self, dataset: Dataset) -> None:
         n = dataset.n_items
+        plan = plan_inverse(n, self.precision)
         if n > self.max_items:
-            need = BYTES_PER_CELL * n * n / 2**30
+            need = BYTES_PER_CELL[plan.dtype] * n * n / 2**30
             raise ConfigError(
                 f"EASE keeps a dense {n} x {n} item matrix and is limited to max_items={self.max_items} items, "
                 f"but the catalogue has {n}: fitting would need about {need:.1f} GiB of memory. "
                 "Use itemknn for a catalogue this size, or raise max_items if the machine has the memory."
             )
         interactions = dataset.interactions()
-        gram = np.asarray((interactions.T @ interactions).toarray(), dtype=np.float64)
-        gram[np.diag_indices(n)] += self.l2
-        # G is symmetric, so its transpose is the same matrix in Fortran order, which LAPACK can
-        # invert in place: no second n x n float64 array.
-        precision = scipy.linalg.inv(gram.T, overwrite_a=True, check_finite=False)
-        del gram
+
+        def gram(dtype: np.dtype) -> np.ndarray:
+            x = interactions.astype(dtype)
+            dense = (x.T @ x).toarray()
+            dense[np.diag_indices(n)] += self.l2
+            return dense
+
+        precision, used = spd_inverse(gram, n, plan=plan)
+        self.inverse_: dict[str, str] = {"library": used.library, "dtype": used.dtype}
         diagonal = np.diag(precision).copy()
         precision /= -diagonal  # column j divided by -P[j, j]
         precision[np.diag_indices(n)] = 0.0
