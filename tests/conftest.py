@@ -9,6 +9,12 @@ import pytest
 
 # Progress bars off in tests, whatever the terminal.
 os.environ.setdefault("SHOPREC_PROGRESS", "0")
+# One thread per xdist worker for every library (shoprec.threads), set before numpy and friends load;
+# subprocesses started by tests inherit it.
+os.environ["SHOPREC_THREADS"] = "1"
+from shoprec import threads  # noqa: E402 - after the variable it reads
+
+threads.set_threads(1)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

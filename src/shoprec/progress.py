@@ -17,6 +17,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 T = TypeVar("T")
 
+# How much goes to stderr: --quiet, the default, --verbose (shoprec.cli.run_options sets it).
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+_verbosity = NORMAL
+
+
+def set_verbosity(level: int) -> None:
+    """QUIET, NORMAL or VERBOSE, for the rest of the process."""
+    global _verbosity
+    if level not in (QUIET, NORMAL, VERBOSE):
+        raise ValueError(f"verbosity must be QUIET, NORMAL or VERBOSE, got {level!r}")
+    _verbosity = level
+
+
+def verbosity() -> int:
+    return _verbosity
+
 
 def enabled() -> bool:
     """Whether progress bars are drawn (SHOPREC_PROGRESS=0/1 overrides the terminal check)."""

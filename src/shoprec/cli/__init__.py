@@ -26,6 +26,33 @@ def workspace_option(func):  # type: ignore[no-untyped-def]
     )(func)
 
 
+def run_options(func):  # type: ignore[no-untyped-def]
+    """`--threads`, `--quiet`, `--verbose`: on every command, applied before the command runs.
+
+    `--threads N` (default $SHOPREC_THREADS, else the cores this process may use) sizes every
+    library's thread pool (shoprec.threads); `--quiet` drops progress and notes from stderr,
+    `--verbose` adds detail. Machine-readable output (--json) always goes to stdout.
+    """
+
+    def set_threads(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        from shoprec import threads
+
+        threads.set_threads(None if value is None else threads.parse(value, "--threads"))
+
+    def set_verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        from shoprec import progress
+
+        if value:
+            progress.set_verbosity(progress.QUIET if param.name == "quiet" else progress.VERBOSE)
+
+    func = click.option("--verbose", "-v", is_flag=True, expose_value=False, callback=set_verbosity,
+                        help="More detail on stderr.")(func)
+    func = click.option("--quiet", "-q", is_flag=True, expose_value=False, callback=set_verbosity,
+                        help="No progress or notes on stderr (errors still).")(func)
+    return click.option("--threads", metavar="N", expose_value=False, callback=set_threads,
+                        help="Threads for every library (default: $SHOPREC_THREADS, else the cores this process may use).")(func)
+
+
 SPLITS = ("temporal", "leave-last", "stratified", "last-session")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from shoprec.cli import workspace_option
+from shoprec.cli import run_options, workspace_option
 from shoprec.cli.evaluate import print_table, run_evaluation
 from shoprec.cli.generate import generate_into_store, shop_spec_options
 from shoprec.cli.serve import run_server, serve_options
@@ -20,6 +20,7 @@ DEMO_FUSION_MEMBERS = "popularity,itemknn,ials,ease,content"
 
 
 @click.command("demo")
+@run_options
 @workspace_option
 @shop_spec_options
 @serve_options

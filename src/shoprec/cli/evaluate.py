@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from shoprec.cli import SPLITS, fusion_flags, split_flags, split_options, tuning_flags, workspace_option
+from shoprec.cli import SPLITS, fusion_flags, run_options, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.options import parse_ks, parse_list
 from shoprec.cli.train import model_settings
 from shoprec.data.store import load_events_dataset
@@ -117,6 +117,7 @@ def _fmt(value: object, digits: int = 4) -> str:
 
 
 @click.command("evaluate")
+@run_options
 @workspace_option
 @click.option("--models", "model_names", default="all", show_default=True, help="Comma-separated model names, or 'all'.")
 @click.option("--param", "params", multiple=True, metavar="MODEL.NAME=VALUE", help="A hyperparameter for one model.")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from shoprec.cli import workspace_option
+from shoprec.cli import run_options, workspace_option
 from shoprec.data.ingest import IngestSummary, Source, ingest
 from shoprec.data.store import Store
 
@@ -42,6 +42,7 @@ def generate_into_store(store: Store, users: int, items: int, events: int, seed:
 
 
 @click.command("generate")
+@run_options
 @workspace_option
 @shop_spec_options
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write items/users/events files here instead of into the workspace.")

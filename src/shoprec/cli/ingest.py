@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from shoprec.cli import workspace_option
+from shoprec.cli import run_options, workspace_option
 from shoprec.cli.options import parse_list, parse_pairs
 from shoprec.data.adapters import FORMAT_NAMES, adapter_sources
 from shoprec.data.ingest import KINDS, IngestSummary, Source, ingest
@@ -18,6 +18,7 @@ from shoprec.data.validate import ColumnMapping
 
 
 @click.command("ingest")
+@run_options
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @workspace_option
 @click.option("--format", "dataset_format", type=click.Choice(FORMAT_NAMES), help="A built-in adapter; PATH is the dataset's folder or main file.")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from shoprec.bundle import load_current
-from shoprec.cli import workspace_option
+from shoprec.cli import run_options, workspace_option
 from shoprec.cli.options import parse_list
 from shoprec.data.store import Store
 from shoprec.ranking.engine import RecommendationEngine
@@ -18,6 +18,7 @@ from shoprec.ranking.rules import RuleSettings
 
 
 @click.command("recommend")
+@run_options
 @workspace_option
 @click.option("--user", "user_id", required=True, help="The shopper's external id (unknown ids get the fallback chain).")
 @click.option("--k", default=10, show_default=True, type=int, help="How many items (1..1000).")

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import click
 
-from shoprec.cli import workspace_option
+from shoprec.cli import run_options, workspace_option
 from shoprec.search.results import SORTS, SearchFilters, SearchResult
 
 FACETS_SHOWN = 5  # values per facet in the text output
 
 
 @click.command("search")
+@run_options
 @workspace_option
 @click.argument("query", nargs=-1)
 @click.option("--user", "user_id", help="The shopper's id, for personalised order (see the note it prints).")

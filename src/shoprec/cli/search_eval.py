@@ -18,7 +18,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from shoprec.cli import workspace_option
+from shoprec.cli import run_options, workspace_option
 from shoprec.cli.options import parse_list
 from shoprec.errors import ConfigError
 from shoprec.search.engine import SearchEngine
@@ -96,6 +96,7 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
 
 
 @click.command("search-eval")
+@run_options
 @workspace_option
 @click.option("--judgments", "judgments_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Relevance judgments (query,item_id,relevance or Home Depot's train.csv); default: the store's.")

@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from shoprec.cli import workspace_option
+from shoprec.cli import run_options, workspace_option
 from shoprec.cli.search_eval import mode_search
 from shoprec.errors import ShoprecError
 from shoprec.search.engine import SearchEngine
@@ -24,6 +24,7 @@ from shoprec.search.ranker import FOLDER
 
 
 @click.command("search-train")
+@run_options
 @workspace_option
 @click.option("--judgments", "judgments_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Relevance judgments (query,item_id,relevance or Home Depot's train.csv); default: the store's.")

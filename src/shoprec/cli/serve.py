@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from shoprec.cli import workspace_option
+from shoprec.cli import run_options, workspace_option
 
 
 def serve_options(func):  # type: ignore[no-untyped-def]
@@ -51,6 +51,7 @@ def run_server(workspace: Path, host: str, port: int, *, api_keys: tuple[str, ..
 
 
 @click.command("serve")
+@run_options
 @workspace_option
 @serve_options
 @click.option("--api-key", "api_keys", multiple=True, metavar="KEY", help="An admin API key (repeatable); added to $SHOPREC_API_KEYS.")

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from shoprec.bundle import new_bundle_folder, write_bundle
-from shoprec.cli import fusion_flags, split_flags, split_options, tuning_flags, workspace_option
+from shoprec.cli import fusion_flags, run_options, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.options import parse_list, parse_pairs
 from shoprec.data.dataset import Dataset
 from shoprec.data.store import load_events_dataset
@@ -82,6 +82,7 @@ def _value(raw: str) -> object:
 
 
 @click.command("train")
+@run_options
 @workspace_option
 @click.option("--models", "model_names", default="all", show_default=True, help="Comma-separated model names, or 'all'.")
 @click.option("--param", "params", multiple=True, metavar="MODEL.NAME=VALUE", help="A hyperparameter, e.g. popularity.half_life_days=14.")

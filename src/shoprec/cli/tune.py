@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from shoprec.cli import split_flags, split_options, tuning_flags, workspace_option
+from shoprec.cli import run_options, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.options import parse_list
 from shoprec.cli.train import model_settings
 from shoprec.data.store import load_events_dataset
@@ -37,6 +37,7 @@ def print_tuning(results: dict[str, TuningResult], console: Console | None = Non
 
 
 @click.command("tune")
+@run_options
 @workspace_option
 @click.option("--models", "model_names", default="all", show_default=True, help="Comma-separated model names, or 'all'.")
 @click.option("--param", "params", multiple=True, metavar="MODEL.NAME=VALUE", help="Hold a hyperparameter at this value (not searched).")

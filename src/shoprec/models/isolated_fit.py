@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from shoprec import threads
 from shoprec.data.dataset import Dataset
 from shoprec.errors import ShoprecError
 from shoprec.models.base import Recommender
@@ -43,7 +44,8 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _child(model: Recommender, dataset: Dataset, directory: str, conn: Connection) -> None:
+def _child(model: Recommender, dataset: Dataset, directory: str, conn: Connection, thread_count: int) -> None:
+    threads.set_threads(thread_count)  # the fork server started with the environment of its first use
     try:
         model.fit(dataset)
         model.save(Path(directory))
@@ -66,7 +68,7 @@ def fit_isolated(name: str, model: Recommender, dataset: Dataset, directory: Pat
         return model
     context = _context()
     receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(model, dataset, str(directory), send), name=f"fit-{name}",
+    process = context.Process(target=_child, args=(model, dataset, str(directory), send, threads.count()), name=f"fit-{name}",
                               daemon=True)
     with _main_hidden():
         process.start()

@@ -15,6 +15,11 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from shoprec import threads as thread_policy
+
+# Importing torch sets the shared OpenMP runtime (and torch's own pool) to every core: back to the policy.
+thread_policy.apply()
+
 # Training and serving run on the CPU: the models are small, and a CPU run reproduces exactly.
 DEVICE = torch.device("cpu")
 WEIGHTS_FILE = "weights.pt"
@@ -22,15 +27,15 @@ WEIGHTS_FILE = "weights.pt"
 
 @contextmanager
 def threads(count: int | None) -> Iterator[None]:
-    """Run a block with torch using `count` CPU threads (None: unchanged), restored afterwards.
+    """Run a block with torch using `count` CPU threads (None: the thread policy's, shoprec.threads),
+    restored afterwards.
 
     Small models are often fastest on one thread: torch's worker threads spin while they wait, and
     on a busy machine that costs far more than the parallel work saves. A fixed count also keeps
     floating-point sums, hence results, the same from run to run.
     """
     old = torch.get_num_threads()
-    if count is not None:
-        torch.set_num_threads(count)
+    torch.set_num_threads(min(count, thread_policy.torch_threads()) if count is not None else thread_policy.torch_threads())
     try:
         yield
     finally:

@@ -16,6 +16,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from shoprec import threads
 from shoprec.errors import ShoprecError
 from shoprec.ranking.ltr_features import CATEGORICAL_FEATURES, group_of
 
@@ -178,7 +179,7 @@ def _fit_one(features: np.ndarray, labels: np.ndarray, group_sizes: np.ndarray, 
     params = {
         "objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "learning_rate": settings.learning_rate,
         "num_leaves": settings.num_leaves, "min_data_in_leaf": settings.min_child_samples, "seed": seed,
-        "deterministic": True, "num_threads": 2, "verbose": -1, "feature_pre_filter": False,
+        "deterministic": True, "num_threads": threads.lightgbm_threads(), "verbose": -1, "feature_pre_filter": False,
     }
     train_rows = rows(train_groups)
     train = lgb.Dataset(features[train_rows], labels[train_rows], group=group_sizes[train_groups],
@@ -191,7 +192,9 @@ def _fit_one(features: np.ndarray, labels: np.ndarray, group_sizes: np.ndarray, 
         valid_sets = [lgb.Dataset(features[valid_rows], labels[valid_rows], group=group_sizes[valid_groups], reference=train,
                                   init_score=None if base is None else base[valid_rows])]
         callbacks.append(lgb.early_stopping(settings.early_stopping_rounds, verbose=False))
-    booster = lgb.train(params, train, num_boost_round=settings.n_estimators, valid_sets=valid_sets, callbacks=callbacks)
+    with threads.held():
+        booster = lgb.train(params, train, num_boost_round=settings.n_estimators, valid_sets=valid_sets,
+                            callbacks=callbacks)
     return booster, int(booster.best_iteration if booster.best_iteration > 0 else settings.n_estimators)
 
 
@@ -221,6 +224,6 @@ SMALL_BATCH = 5_000
 
 def _threads_for(rows: int) -> int:
     """LightGBM's threads for a prediction: one for a request's few hundred rows (starting OpenMP
-    threads costs more than it saves there, and a server runs requests side by side), the
-    default (every core) for batches."""
-    return 1 if rows <= SMALL_BATCH else 0
+    threads costs more than it saves there, and a server runs requests side by side), the thread
+    policy's count for batches."""
+    return 1 if rows <= SMALL_BATCH else threads.lightgbm_threads()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 
+from shoprec import threads as thread_policy
 from shoprec.data.history import Histories
 from shoprec.errors import ShoprecError
 from shoprec.models.base import top_k
@@ -111,7 +111,7 @@ class AnnIndex:
         kind "auto" is "exact" up to EXACT_MAX_ITEMS items and "hnsw" above. `m`,
         `ef_construction` and `ef_search` set the HNSW graph, `nlist` (default IVF_LISTS_PER_SQRT x
         sqrt(n_items)) and `nprobe` (default IVF_NPROBE_SHARE of the lists) the IVF lists. `threads`: OpenMP threads for the build (None:
-        every core).
+        the thread policy's count, shoprec.threads).
         """
         vectors = check_vectors(item_vectors, "item vectors")
         if kind not in KINDS:
@@ -121,7 +121,7 @@ class AnnIndex:
             kind = "exact" if n <= EXACT_MAX_ITEMS else "hnsw"
         for name, value in (("m", m), ("ef_construction", ef_construction), ("ef_search", ef_search)):
             _check_positive(name, value)
-        with omp_threads(threads or os.cpu_count() or 1):
+        with omp_threads(threads or thread_policy.count()):
             index: Any
             if kind == "exact":
                 index = faiss.IndexFlatIP(d)

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from shoprec import threads as thread_policy
 from shoprec.errors import ConfigError, ShoprecError
 from shoprec.progress import enabled as progress_enabled
 from shoprec.progress import task
@@ -77,6 +78,7 @@ class MiniLMEncoder:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise ShoprecError(f"semantic search with MiniLM needs sentence-transformers and torch: {DEEP_HINT}") from exc
+        thread_policy.apply()  # importing torch resets the shared OpenMP runtime to every core
         if not progress_enabled():
             from transformers.utils import logging as hf_logging
 
@@ -104,6 +106,7 @@ class StaticEncoder:
             from model2vec import StaticModel
         except ImportError as exc:
             raise ShoprecError(f"the static encoder needs model2vec: {DEEP_HINT}") from exc
+        thread_policy.apply()
         folder = Path(folder)
         if not (folder / "config.json").exists():
             distil_static_model(folder)

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tantivy import Document, Index, IndexWriter, Schema, SchemaBuilder
 
+from shoprec import threads as thread_policy
 from shoprec.data import schema as S
 from shoprec.data.store import Store
 from shoprec.errors import ConfigError, DataError, NotFittedError, ShoprecError
@@ -82,7 +83,7 @@ class LexicalSettings:
     price_edges: tuple[float, ...] = DEFAULT_PRICE_EDGES
     facet_limit: int = DEFAULT_FACET_LIMIT
     synonyms_file: Path | None = None
-    threads: int = 1
+    threads: int = 1  # tantivy writer threads; at most shoprec.threads.tantivy_threads() are used
     heap_mb: int = 64
 
     def __post_init__(self) -> None:
@@ -345,8 +346,9 @@ def write_items(index: Index, state: IndexState, frame: pd.DataFrame, popularity
 
 
 def _writer(index: Index, settings: LexicalSettings) -> IndexWriter:
+    n = min(settings.threads, thread_policy.tantivy_threads())
     try:
-        return index.writer(heap_size=settings.heap_mb * settings.threads * 1_000_000, num_threads=settings.threads)
+        return index.writer(heap_size=settings.heap_mb * n * 1_000_000, num_threads=n)
     except ValueError as exc:
         raise ShoprecError(f"the lexical index is being written by another process ({exc}); try again") from exc
 

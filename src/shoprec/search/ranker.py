@@ -23,6 +23,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from shoprec import threads
 from shoprec.data import schema as S
 from shoprec.errors import ConfigError, NotFittedError, ShoprecError
 from shoprec.search.metrics import GAIN_OFFSET
@@ -325,7 +326,7 @@ class SearchRanker:
             "lambdarank_truncation_level": 20, "learning_rate": self.settings.learning_rate,
             "num_leaves": self.settings.num_leaves, "min_data_in_leaf": self.settings.min_data_in_leaf,
             "feature_fraction": self.settings.feature_fraction, "seed": self.settings.seed,
-            "deterministic": True, "num_threads": 2, "verbose": -1,
+            "deterministic": True, "num_threads": threads.lightgbm_threads(), "verbose": -1,
         }
         train_set = _dataset(useful, train)
         valid_sets: list[lgb.Dataset] = []
@@ -333,8 +334,9 @@ class SearchRanker:
         if len(valid):
             valid_sets = [_dataset(useful, valid, reference=train_set)]
             callbacks = [lgb.early_stopping(self.settings.early_stopping_rounds, verbose=False)]
-        booster = lgb.train(params, train_set, num_boost_round=self.settings.n_estimators, valid_sets=valid_sets,
-                            callbacks=callbacks)
+        with threads.held():
+            booster = lgb.train(params, train_set, num_boost_round=self.settings.n_estimators, valid_sets=valid_sets,
+                                callbacks=callbacks)
         self.best_iteration_ = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
         self.booster_ = booster
         self.trained_queries_ = len(useful)

@@ -23,6 +23,8 @@ from typing import Any
 
 import click
 
+from shoprec import threads
+
 RESTART_WINDOW_S = 10.0  # a worker that dies sooner than this after its start is a crash loop: stop
 STOP_GRACE_S = 10.0
 BACKLOG = 2048
@@ -45,9 +47,12 @@ def listening_socket(host: str, port: int, listen: bool = True) -> socket.socket
     return sock
 
 
-def _worker(app: str, host: str, port: int, config: dict[str, Any], parent: int) -> None:
+def _worker(app: str, host: str, port: int, config: dict[str, Any], parent: int, thread_count: int) -> None:
     import uvicorn
 
+    from shoprec import threads
+
+    threads.set_threads(thread_count)  # the workers share the policy's count
     _end_with_parent(parent)
     sock = listening_socket(host, port)
     uvicorn.Server(uvicorn.Config(app, factory=True, **config)).run(sockets=[sock])
@@ -69,10 +74,12 @@ def serve_workers(app: str, workers: int, host: str, port: int, config: dict[str
     reserved = listening_socket(host, port, listen=False)  # a clear error now if the port is taken; port 0 resolved
     port = reserved.getsockname()[1]
     context = multiprocessing.get_context("spawn")
+    per_worker = threads.per_worker(workers)  # never more threads in all than the policy's count
     stopping = False
 
     def start(i: int) -> tuple[multiprocessing.process.BaseProcess, float]:
-        process = context.Process(target=_worker, args=(app, host, port, config, os.getpid()), name=f"shoprec-worker-{i}")
+        process = context.Process(target=_worker, args=(app, host, port, config, os.getpid(), per_worker),
+                                  name=f"shoprec-worker-{i}")
         process.start()
         return process, time.monotonic()
 
