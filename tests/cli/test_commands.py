@@ -26,13 +26,13 @@ def test_ingest_json_summary_and_exit_codes(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["ingest", str(good), "--workspace", ws, "--json"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert summary["accepted"] == 3 and summary["duplicates"] == 0
     assert summary["rejected"] == {"unknown_event_type": 1}
     assert Path(summary["quarantine"]).exists()
 
     again = runner.invoke(cli, ["ingest", str(good), "--workspace", ws, "--json"])
-    assert json.loads(again.output)["duplicates"] == 3  # valid rows read: exit 0
+    assert json.loads(again.stdout)["duplicates"] == 3  # valid rows read: exit 0
     assert again.exit_code == 0
 
     strict = runner.invoke(cli, ["ingest", str(good), "--workspace", str(tmp_path / "ws2"), "--strict"])
@@ -63,16 +63,16 @@ def test_train_then_recommend_reflects_events_added_after_training(tmp_path: Pat
     assert runner.invoke(cli, ["ingest", str(events), "--workspace", ws]).exit_code == 0
     trained = runner.invoke(cli, ["train", "--workspace", ws, "--models", "popularity", "--json"])
     assert trained.exit_code == 0, trained.output
-    first = json.loads(runner.invoke(cli, ["recommend", "--workspace", ws, "--user", "u2", "--json"]).output)
+    first = json.loads(runner.invoke(cli, ["recommend", "--workspace", ws, "--user", "u2", "--json"]).stdout)
     # popularity: i2 (one purchase, weight 5) before i1 (two views, 2); u2 has seen i1
     assert [r["item_id"] for r in first["items"]] == ["i2"]
 
     later = tmp_path / "later.csv"
     later.write_text("user_id,item_id,event_type,timestamp\nu2,i2,view,2024-02-01\n")
     assert runner.invoke(cli, ["ingest", str(later), "--workspace", ws]).exit_code == 0
-    second = json.loads(runner.invoke(cli, ["recommend", "--workspace", ws, "--user", "u2", "--json"]).output)
+    second = json.loads(runner.invoke(cli, ["recommend", "--workspace", ws, "--user", "u2", "--json"]).stdout)
     assert second["items"] == []  # both items now seen, no retraining needed to know it
-    newcomer = json.loads(runner.invoke(cli, ["recommend", "--workspace", ws, "--user", "new", "--json", "--k", "5"]).output)
+    newcomer = json.loads(runner.invoke(cli, ["recommend", "--workspace", ws, "--user", "new", "--json", "--k", "5"]).stdout)
     assert [r["item_id"] for r in newcomer["items"]] == ["i2", "i1"]
 
 
@@ -92,6 +92,6 @@ def test_recommend_for_an_unknown_shopper_from_given_item_ids(tmp_path: Path) ->
     assert runner.invoke(cli, ["train", "--workspace", ws, "--models", "popularity"]).exit_code == 0
     answer = runner.invoke(cli, ["recommend", "--workspace", ws, "--user", "stranger", "--history", "i2", "--json"])
     assert answer.exit_code == 0, answer.output
-    assert [r["item_id"] for r in json.loads(answer.output)["items"]] == ["i1"]  # i2 is in the given history
+    assert [r["item_id"] for r in json.loads(answer.stdout)["items"]] == ["i1"]  # i2 is in the given history
     unknown = _shoprec("recommend", "--workspace", ws, "--user", "s", "--history", "nope")
     assert unknown.returncode == 2 and "'nope' is not in bundle" in unknown.stderr

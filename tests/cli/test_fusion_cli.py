@@ -53,7 +53,7 @@ def test_recommend_explain_json_reasons_name_real_items_and_models(tmp_path: Pat
     for user in ["u00", "u40", "stranger"]:
         result = runner.invoke(cli, ["recommend", "--workspace", str(ws), "--user", user, "--k", "6", "--explain", "--json"])
         assert result.exit_code == 0, result.output
-        answer = json.loads(result.output)
+        answer = json.loads(result.stdout)
         models = set(json.loads((next((ws / "bundles").glob("*/manifest.json"))).read_text())["models"])
         assert len(answer["items"]) == 6
         for item in answer["items"]:

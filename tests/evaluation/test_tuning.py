@@ -169,7 +169,7 @@ def test_cli_tune_evaluate_and_train_record_the_choice(tmp_path: Path, popularit
     from_file = runner.invoke(cli, ["train", "--workspace", ws, "--models", "popularity", "--params-from",
                                     str(Path(ws) / "tuning.json"), "--json"])
     assert from_file.exit_code == 0, from_file.output
-    manifest = json.loads((Path(json.loads(from_file.output)["bundle"]) / "manifest.json").read_text())
+    manifest = json.loads((Path(json.loads(from_file.stdout)["bundle"]) / "manifest.json").read_text())
     assert manifest["models"]["popularity"]["params"]["window_days"] == 1.0
     assert manifest["metrics"]["tuning"]["popularity"]["params"] == {"window_days": 1.0}
     assert manifest["metrics"]["tuning"]["popularity"]["value"] == pytest.approx(1.0)
@@ -177,7 +177,7 @@ def test_cli_tune_evaluate_and_train_record_the_choice(tmp_path: Path, popularit
     # train --tune carves validation from all stored data: its last 20% is the a-viewers, so None wins.
     retuned = runner.invoke(cli, ["train", "--workspace", ws, "--models", "popularity", "--tune", *split_flags, "--json"])
     assert retuned.exit_code == 0, retuned.output
-    manifest = json.loads((Path(json.loads(retuned.output)["bundle"]) / "manifest.json").read_text())
+    manifest = json.loads((Path(json.loads(retuned.stdout)["bundle"]) / "manifest.json").read_text())
     assert manifest["models"]["popularity"]["params"]["window_days"] is None
     assert manifest["metrics"]["tuning"]["popularity"]["params"] == {"window_days": None}
     assert manifest["metrics"]["tuning"]["popularity"]["value"] == pytest.approx(1.0)

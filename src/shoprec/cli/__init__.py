@@ -103,36 +103,53 @@ def fusion_flags(func):  # type: ignore[no-untyped-def]
                         help="Fusion methods: all, none, or some of average,weighted,borda,vote,rrf,ltr.")(func)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# One module per command under shoprec.cli, each with a click `command`, in help order, with the
+# first line of its help: `shoprec --help` lists them without importing any (a command's module
+# imports what it needs: pandas, LightGBM, torch...), and only the command that runs is imported.
+# tests/cli/test_lazy_commands.py checks that each line here is its command's own.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("generate", "Generate a believable synthetic shop: catalogue, shoppers and their events."),
+    "ingest": ("ingest", "Ingest PATHS (CSV/TSV, JSON Lines, Parquet; plain, .gz or .zip) into the store."),
+    "train": ("train", "Fit the chosen models on all stored data and write a new current bundle."),
+    "tune": ("tune", "Search each model's tuning space on a validation split carved from the train side of the chosen split."),
+    "evaluate": ("evaluate", "Measure models offline: precision, recall, MAP, NDCG, MRR, hit rate, coverage, novelty, diversity."),
+    "recommend": ("recommend", "Recommend items for one shopper from their history as stored now."),
+    "search": ("search", "Search the catalogue for QUERY (put it after `--` if it starts with a dash; none: browse)."),
+    "search-train": ("search_train", "Train the search ranker (and the hybrid blend) on judged queries; print held-out NDCG."),
+    "search-eval": ("search_eval", "Measure search: NDCG@k, recall, latency per mode, on queries no mode learned from."),
+    "demo": ("demo", 'Generate a synthetic shop into the workspace, train every model, evaluate them, write the report, then serve the storefront on it (a storefront key is made up so its buttons can post events).'),
+    "serve": ("serve", "Serve recommendations, search, events and the storefront over HTTP (docs at /docs)."),
+}
+COMMAND_MODULES = tuple(module for module, _ in COMMANDS.values())
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when run (or asked for their own help), not before."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *(name for name in super().list_commands(ctx) if name not in COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        command: click.Command = importlib.import_module(f"shoprec.cli.{COMMANDS[cmd_name][0]}").command
+        self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) if name in COMMANDS and name not in self.commands
+                else (name, self.commands[name].get_short_help_str(formatter.width)) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="shoprec")
 def cli() -> None:
     """shoprec: search and recommendations for online shops."""
-
-
-# One module per command under shoprec.cli, each with a click `command`; listed in help order.
-COMMAND_MODULES = (
-    "generate",
-    "ingest",
-    "train",
-    "tune",
-    "evaluate",
-    "recommend",
-    "search",
-    "search_train",
-    "search_eval",
-    "demo",
-    "serve",
-)
-
-
-def _register() -> None:
-    import importlib
-
-    for name in COMMAND_MODULES:
-        cli.add_command(importlib.import_module(f"shoprec.cli.{name}").command)
-
-
-_register()
 
 
 def main() -> None:

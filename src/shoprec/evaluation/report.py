@@ -13,13 +13,15 @@ import math
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-from matplotlib.figure import Figure
 
 from shoprec.evaluation.metrics import METRICS
 from shoprec.evaluation.runner import EvaluationResult
+
+if TYPE_CHECKING:  # imported where a plot is drawn: matplotlib costs 0.6 s at start-up
+    from matplotlib.figure import Figure
 
 BAR_METRICS = ("ndcg", "recall")
 CURVE_METRICS = ("ndcg", "recall", "precision", "hit_rate")
@@ -106,6 +108,8 @@ def _png(figure: Figure) -> str:
 def _bar_chart(result: EvaluationResult) -> Figure:
     """NDCG@k and recall@k per model, one bar per k."""
     models = list(result.results)
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(5.5 * len(BAR_METRICS), 3.6), layout="tight")
     axes = figure.subplots(1, len(BAR_METRICS), squeeze=False)
     width = 0.8 / len(result.ks)
@@ -124,6 +128,8 @@ def _curve_chart(result: EvaluationResult) -> Figure:
     """Each metric against K, one line per model."""
     columns = 2
     rows = math.ceil(len(CURVE_METRICS) / columns)
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(5.5 * columns, 3.4 * rows), layout="tight")
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for ax, metric in zip(axes, CURVE_METRICS, strict=True):
@@ -143,6 +149,8 @@ def _fusion_section(fusion: dict[str, Any]) -> dict[str, Any]:
     importances = [(name, f"{share:.1%}") for name, share in fusion.get("ltr_importances", {}).items() if share > 0]
     chart = None
     if importances:
+        from matplotlib.figure import Figure
+
         top = list(fusion["ltr_importances"].items())[:20][::-1]
         figure = Figure(figsize=(7, 0.28 * len(top) + 0.8), layout="tight")
         ax = figure.subplots()

@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 
 from shoprec import threads
 from shoprec.errors import ShoprecError
 from shoprec.ranking.ltr_features import CATEGORICAL_FEATURES, group_of
+
+if TYPE_CHECKING:  # imported where used: LightGBM imports scikit-learn, 1.7 s at start-up
+    import lightgbm as lgb
 
 MODEL_FILE = "ranker-{}.txt"
 SINGLE_MODEL_FILE = "ranker.txt"  # the layout before bagging, still read
@@ -142,6 +144,8 @@ class LearnedRanker:
     @classmethod
     def load(cls, directory: Path) -> LearnedRanker:
         """Read what `save` wrote; a clear error when a file is missing."""
+        import lightgbm as lgb
+
         if not (directory / META_FILE).exists():
             raise ShoprecError(f"{directory}: no {META_FILE}; the learned ranker was not saved completely")
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
@@ -159,6 +163,8 @@ class LearnedRanker:
 
 def _fit_one(features: np.ndarray, labels: np.ndarray, group_sizes: np.ndarray, feature_names: list[str],
              settings: RankerSettings, seed: int, base: np.ndarray | None = None) -> tuple[lgb.Booster, int]:
+    import lightgbm as lgb
+
     keep, group_sizes = _sample_rows(labels, group_sizes, settings.max_rows_per_user, seed)
     features, labels = features[keep], labels[keep]
     base = None if base is None else base[keep]

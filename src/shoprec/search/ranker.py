@@ -17,9 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -28,6 +27,9 @@ from shoprec.data import schema as S
 from shoprec.errors import ConfigError, NotFittedError, ShoprecError
 from shoprec.search.metrics import GAIN_OFFSET
 from shoprec.search.text import TypoRule, stem, words
+
+if TYPE_CHECKING:  # imported where used: LightGBM imports scikit-learn, 1.7 s at start-up
+    import lightgbm as lgb
 
 FOLDER = Path("search") / "ranker"
 MODEL_FILE = "model.txt"
@@ -315,6 +317,8 @@ class SearchRanker:
 
         Queries without any candidate of relevance above 1 teach nothing and are skipped.
         """
+        import lightgbm as lgb
+
         useful = [(x, relevance_labels(r)) for x, r in groups if len(r) and relevance_labels(r).max() > 0]
         if len(useful) < 2:
             raise ShoprecError(f"the search ranker needs at least 2 judged queries with a relevant candidate, got {len(useful)}")
@@ -378,6 +382,8 @@ class SearchRanker:
     @classmethod
     def load(cls, directory: Path) -> SearchRanker:
         """Read what `save` wrote; a ShoprecError for a missing file or other features."""
+        import lightgbm as lgb
+
         directory = Path(directory)
         for name in (MODEL_FILE, META_FILE):
             if not (directory / name).exists():
@@ -394,6 +400,8 @@ class SearchRanker:
 
 
 def _dataset(groups: list[tuple[np.ndarray, np.ndarray]], chosen: np.ndarray, reference: lgb.Dataset | None = None) -> lgb.Dataset:
+    import lightgbm as lgb
+
     features = np.vstack([groups[g][0] for g in chosen])
     labels = np.concatenate([groups[g][1] for g in chosen])
     sizes = [len(groups[g][1]) for g in chosen]
