@@ -25,7 +25,7 @@ from shoprec.errors import ConfigError, ShoprecError
 from shoprec.evaluation.tuning import load_tuning, parse_metric, tune_models
 from shoprec.models.base import Recommender
 from shoprec.models.isolated_fit import FitFailed, fit_each
-from shoprec.models.registry import MODELS, create
+from shoprec.models.registry import DEFAULT_MODELS, MODELS, create
 from shoprec.ranking.cold_start import ContextPopularity
 from shoprec.ranking.engine import CONTEXT_POPULARITY
 from shoprec.ranking.fused import fusion_name
@@ -39,8 +39,10 @@ def build_models(names: str, params: tuple[str, ...]) -> dict[str, Recommender]:
 
 
 def model_settings(names: str, params: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """Model name -> the hyperparameters set with `--param`, for `--models a,b` (or `all`)."""
-    chosen = sorted(MODELS) if names.strip() == "all" else parse_list(names)
+    """Model name -> the hyperparameters set with `--param`, for `--models a,b` (or `all`, or
+    `default`: DEFAULT_MODELS, the set chosen by measurement)."""
+    chosen = (sorted(MODELS) if names.strip() == "all" else list(DEFAULT_MODELS) if names.strip() == "default"
+              else parse_list(names))
     if not chosen:
         raise ConfigError("--models: name at least one model, or 'all'")
     settings: dict[str, dict[str, object]] = {name: {} for name in chosen}
@@ -84,7 +86,8 @@ def _value(raw: str) -> object:
 @click.command("train")
 @run_options
 @workspace_option
-@click.option("--models", "model_names", default="all", show_default=True, help="Comma-separated model names, or 'all'.")
+@click.option("--models", "model_names", default="default", show_default=True,
+              help=f"Comma-separated model names, 'all', or 'default' ({','.join(DEFAULT_MODELS)}: chosen by measurement, docs/models.md).")
 @click.option("--param", "params", multiple=True, metavar="MODEL.NAME=VALUE", help="A hyperparameter, e.g. popularity.half_life_days=14.")
 @click.option("--default-model", help="The model `recommend` uses by default (default: the first named).")
 @click.option("--tune", is_flag=True, help="First choose each model's key hyperparameters on a validation split of the stored data (split flags below).")

@@ -21,7 +21,7 @@ def train_on_spark(workspace: Path, model_names: str, params: tuple[str, ...], m
     """`train --engine spark`: the models Spark trains (`--models all`: every one of them), no fusion,
     the same bundle as the local engine (docs/spark.md)."""
     conf = parse_conf(spark_conf)
-    names = ",".join(SPARK_MODELS) if model_names.strip() == "all" else model_names
+    names = ",".join(SPARK_MODELS) if model_names.strip() in ("all", "default") else model_names
     settings = model_settings(names, params)
     check_spark_models(list(settings))
     if tune:

@@ -28,6 +28,18 @@ MODELS: dict[str, str] = {
     "sasrec": "shoprec.models.sasrec:SASRecRecommender",
     "two_tower": "shoprec.models.two_tower:TwoTowerRecommender",
 }
+# What `shoprec train` fits when no --models is given, chosen by measurement (docs/benchmarks.md,
+# 2026-11-28; NDCG@10 and train seconds on REES46 temporal / MovieLens leave-last / stratified):
+# content is REES46's best (0.0678); ease is best or second on every protocol (0.0531 / 0.0560 /
+# 0.4128, 5-63 s); ials (0.0532 / 0.0504 / 0.3199, under 2 s), itemknn_bm25 (0.0494 / 0.0505 /
+# 0.2875) and puresvd (0.0403 / 0.0524 / 0.3529, 0.1-1.4 s) are cheap and give fusion different
+# views; popularity is the cold-start floor. Left out: the deep models, which pay only on
+# MovieLens leave-last (SASRec 0.0757, two-tower 0.0739 vs ease 0.0560) at 230-550 s, 5-10 times
+# everything else together, and lose on stratified (SASRec 0.0914 vs ease 0.4128); bpr and
+# itemknn (cosine), dominated by ials and itemknn_bm25 on two protocols of three; random.
+# `--models all` still fits every model.
+DEFAULT_MODELS: tuple[str, ...] = ("popularity", "itemknn_bm25", "ials", "puresvd", "ease", "content")
+
 # Registry names that are a class with some hyperparameters preset (e.g. itemknn_bm25).
 VARIANT_PARAMS: dict[str, dict[str, Any]] = {"itemknn_bm25": {"similarity": "bm25"}}
 # Optional dependency behind each module, named in the error when it is missing.
