@@ -12,7 +12,7 @@ os.environ.setdefault("SHOPREC_PROGRESS", "0")
 # One thread per xdist worker for every library (shoprec.threads), set before numpy and friends load;
 # subprocesses started by tests inherit it.
 os.environ["SHOPREC_THREADS"] = "1"
-from shoprec import threads  # noqa: E402 - after the variable it reads
+from shoprec import progress, threads  # noqa: E402 - after the variable it reads
 
 threads.set_threads(1)
 
@@ -31,3 +31,11 @@ def shared_dataset(name: str) -> Path:
 def workspace(tmp_path: Path) -> Path:
     """An empty workspace folder."""
     return tmp_path / "ws"
+
+
+@pytest.fixture(autouse=True)
+def _verbosity_per_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--quiet` or `--verbose` given to a command run in-process lasts for that test only (the level
+    is process-wide and passed to child processes through the environment)."""
+    monkeypatch.setattr(progress, "_verbosity", None)
+    monkeypatch.setenv(progress.VERBOSITY_ENV, "normal")

@@ -31,7 +31,22 @@ ENV = "SHOPREC_THREADS"
 _LIBRARY_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
+# OpenMP threads that wait for work sleep instead of spinning. On two busy cores spinning threads
+# steal the time the working ones need: LightGBM's ranker fit took 32-53 s with 2 spinning
+# threads, 15-16 s with 1, and 10-12 s with 2 passive ones (benchmarks/bench_threads.py, load 4-5).
+WAIT_POLICY = ("OMP_WAIT_POLICY", "PASSIVE")
+
 _configured: int | None = None
+
+
+def init_environment() -> None:
+    """Before any native library loads: OpenMP's wait policy, and every pool's size from the
+    policy's count, where the environment does not set them already (shoprec.cli calls this
+    first thing; a library user may too). Read once, when each library loads."""
+    os.environ.setdefault(*WAIT_POLICY)
+    n = str(count())
+    for name in _LIBRARY_ENV:
+        os.environ.setdefault(name, n)
 
 
 def available_cores() -> int:
@@ -70,6 +85,7 @@ def set_threads(threads: int | None = None) -> int:
     chosen = count() if threads is None else parse(threads, "--threads")
     _configured = chosen
     os.environ[ENV] = str(chosen)
+    os.environ.setdefault(*WAIT_POLICY)
     for name in _LIBRARY_ENV:
         os.environ[name] = str(chosen)
     apply(chosen)

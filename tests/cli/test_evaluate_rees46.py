@@ -61,7 +61,7 @@ def test_evaluate_rees46_temporal_matches_an_independent_check(tmp_path: Path) -
     assert ingested.exit_code == 0, ingested.output
     out_json, report = tmp_path / "eval.json", tmp_path / "eval.html"
     result = runner.invoke(cli, ["evaluate", "--workspace", str(ws), "--models", "popularity,random", "--split", "temporal",
-                                 "--test-fraction", "0.2", "--k", "10,20", "--json", str(out_json), "--report", str(report)])
+                                 "--test-fraction", "0.2", "--k", "10,20", "--json-out", str(out_json), "--report", str(report)])
     assert result.exit_code == 0, result.output
 
     written = json.loads(out_json.read_text())

@@ -23,7 +23,7 @@ def test_evaluate_lists_every_fusion_method_with_what_it_learned(tmp_path: Path)
         store.close()
     out = tmp_path / "eval.json"
     result = CliRunner().invoke(cli, ["evaluate", "--workspace", str(ws), "--models", "popularity,itemknn,content",
-                                      "--json", str(out), "--report", str(tmp_path / "r.html")])
+                                      "--json-out", str(out), "--report", str(tmp_path / "r.html")])
     assert result.exit_code == 0, result.output
     written = json.loads(out.read_text())
     names = set(written["results"])

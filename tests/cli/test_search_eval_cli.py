@@ -61,7 +61,7 @@ def test_search_eval_json_shape_and_held_out_discipline(judged_shop: tuple[Path,
     monkeypatch.setattr(SearchEngine, "train_ranker", spy_train)
     out = tmp_path / "eval.json"
     result = CliRunner().invoke(cli, ["search-eval", "--workspace", str(workspace), "--judgments", str(judgments),
-                                      "--k", "10", "--json", str(out), "--train-fraction", "0.5", "--seed", "3"])
+                                      "--k", "10", "--json-out", str(out), "--train-fraction", "0.5", "--seed", "3"])
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert set(report["results"]) == {"lexical", "semantic", "hybrid", "ltr"}
@@ -78,6 +78,16 @@ def test_search_eval_json_shape_and_held_out_discipline(judged_shop: tuple[Path,
     assert "ltr" in result.output and "held-out" in result.output
 
 
+def test_search_eval_json_flag_prints_the_report_alone(judged_shop: tuple[Path, Path]) -> None:
+    workspace, judgments = judged_shop
+    result = CliRunner().invoke(cli, ["search-eval", "-w", str(workspace), "--judgments", str(judgments),
+                                      "--modes", "lexical", "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)  # stdout is the JSON and nothing else
+    assert set(printed["results"]) == {"lexical"}
+    assert printed == json.loads((workspace / "reports" / "search-eval.json").read_text())  # the file, as before
+
+
 def test_search_eval_rejects_unknown_modes(judged_shop: tuple[Path, Path]) -> None:
     workspace, judgments = judged_shop
     result = CliRunner().invoke(cli, ["search-eval", "-w", str(workspace), "--judgments", str(judgments), "--modes", "lexical,magic"])
@@ -89,6 +99,12 @@ def test_search_train_saves_a_ranker_the_engine_then_uses(judged_shop: tuple[Pat
     result = CliRunner().invoke(cli, ["search-train", "--workspace", str(workspace), "--judgments", str(judgments)])
     assert result.exit_code == 0, result.output
     assert "held-out" in result.output and "ltr" in result.output
+    as_json = CliRunner().invoke(cli, ["search-train", "--workspace", str(workspace), "--judgments", str(judgments),
+                                       "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    printed = json.loads(as_json.stdout)
+    assert set(printed["held_out_ndcg@10"]) == {"lexical", "hybrid", "ltr"}
+    assert printed["ranker"] == str(workspace / FOLDER)
     assert SearchRanker.load(workspace / FOLDER).trained_queries_ > 0
     assert (workspace / "search" / "hybrid.json").exists()
     engine = SearchEngine.open(workspace)

@@ -124,3 +124,26 @@ def test_missing_file_and_folder_are_clear_errors(tmp_path: Path) -> None:
         list(read_records(tmp_path / "nope.csv"))
     with pytest.raises(DataError, match="is a folder"):
         list(read_records(tmp_path))
+
+
+@pytest.mark.parametrize("kind", ["csv", "csv.gz", "jsonl", "parquet"])
+def test_each_chunk_says_how_much_of_the_file_is_read(tmp_path: Path, kind: str) -> None:
+    # what ingest's progress estimates the total rows from: growing, and the whole file at the end
+    frame = pd.DataFrame({"user_id": [f"u{i}" for i in range(50_000)], "item_id": "i1", "event_type": "view",
+                          "timestamp": "2024-01-01"})
+    path = tmp_path / f"events.{kind}"
+    if kind == "parquet":
+        frame.to_parquet(path)
+    elif kind == "jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_csv(path, index=False, compression="gzip" if kind.endswith(".gz") else None)
+    chunks = list(read_records(path, ReadOptions(chunk_rows=10_000)))
+    shares = [chunk.read_share for chunk in chunks]
+    assert len(chunks) == 5 and sum(len(c.frame) for c in chunks) == 50_000
+    assert all(s is not None for s in shares) and shares == sorted(shares)  # type: ignore[type-var]
+    assert shares[-1] == 1.0
+    if kind == "parquet":  # rows, exactly
+        assert shares == [0.2, 0.4, 0.6, 0.8, 1.0]
+    else:  # bytes read ahead of the rows parsed, never behind them
+        assert all(share >= (i + 1) / 5 * 0.95 for i, share in enumerate(shares))  # type: ignore[operator]

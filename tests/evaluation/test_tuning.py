@@ -156,7 +156,7 @@ def test_cli_tune_evaluate_and_train_record_the_choice(tmp_path: Path, popularit
 
     out = tmp_path / "eval.json"
     evaluated = runner.invoke(cli, ["evaluate", "--workspace", ws, "--models", "popularity", *split_flags,
-                                    "--tune", "--json", str(out), "--report", str(tmp_path / "r.html")])
+                                    "--tune", "--json-out", str(out), "--report", str(tmp_path / "r.html")])
     assert evaluated.exit_code == 0, evaluated.output
     written = json.loads(out.read_text())
     assert written["results"]["popularity"]["params"] == {"window_days": 1.0, "half_life_days": None, "weighted": True}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from shoprec import progress
 from shoprec.data.dataset import Dataset
 from shoprec.data.history import Histories
 from shoprec.data.schema import EVENT_TYPE_CODE
@@ -95,9 +97,18 @@ def test_empty_history_gets_training_popularity() -> None:
     np.testing.assert_array_equal(fitted.score(history(2, event_type=SEARCH))[0], [1, 2, 0])
 
 
-def test_early_stopping_keeps_the_best_epoch(shop: Dataset) -> None:
+def test_early_stopping_keeps_the_best_epoch(shop: Dataset, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(progress.PROGRESS_ENV, "lines")
     fitted = SASRecRecommender(**{**TINY, "epochs": 200, "patience": 3}).fit(shop)
     assert fitted.epochs_trained_ == fitted.best_epoch_ + 3 < 200
+    # one progress line per epoch, each with its validation NDCG; the last says it stops
+    epochs = [line for line in capsys.readouterr().err.splitlines() if line.startswith("sasrec: training: ")
+              and "validation" in line]
+    assert len(epochs) == fitted.epochs_trained_
+    best = max(float(re.search(r"validation ndcg@10 ([\d.]+)", line)[1]) for line in epochs)  # type: ignore[index]
+    assert best == pytest.approx(fitted.validation_ndcg_, abs=1e-4)
+    assert "stopping" in epochs[-1] and not any("stopping" in line for line in epochs[:-1])
     assert fitted.validation_ndcg_ > 0.9  # the held-out last item is the successor of the one before
     # The kept weights are the best epoch's: re-scoring the same held-out users gives its NDCG.
     indptr, items = _sequences(shop.histories(), np.asarray(shop.weights.weight_vector()), shop.n_items)

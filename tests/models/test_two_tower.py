@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 pytest.importorskip("torch")
 
+from shoprec import progress  # noqa: E402
 from shoprec.data.dataset import Dataset  # noqa: E402
 from shoprec.data.history import Histories  # noqa: E402
 from shoprec.data.schema import EVENT_TYPE_CODE, EVENT_TYPES  # noqa: E402
@@ -69,6 +71,17 @@ def test_early_stopping_restores_the_best_epoch(planted: Dataset, fitted: TwoTow
     until_best = TwoTowerRecommender(**{**FAST, "epochs": best + 1}).fit(planted)  # type: ignore[arg-type]
     assert until_best.epochs_run_ == best + 1
     np.testing.assert_array_equal(until_best.item_vectors_, fitted.item_vectors_)
+
+
+def test_one_progress_line_per_epoch_with_its_validation_ndcg(planted: Dataset, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(progress.PROGRESS_ENV, "lines")
+    model = TwoTowerRecommender(**{**FAST, "epochs": 6}).fit(planted)  # type: ignore[arg-type]
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("two_tower: training: ")]
+    per_epoch = [line for line in lines if "validation" in line]
+    assert len(per_epoch) == model.epochs_run_
+    shown = [float(re.search(r"validation ndcg@20 ([\d.]+)", line)[1]) for line in per_epoch]  # type: ignore[index]
+    np.testing.assert_allclose(shown, model.validation_ndcg_, atol=1e-4)
 
 
 def test_save_load_gives_identical_scores(fitted: TwoTowerRecommender, tmp_path: Path) -> None:

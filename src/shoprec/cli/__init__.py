@@ -9,7 +9,10 @@ from typing import Any
 
 import click
 
+from shoprec import threads
 from shoprec.errors import ShoprecError
+
+threads.init_environment()  # before a command's module loads numpy, OpenMP and the rest
 
 DEFAULT_WORKSPACE = "./shoprec-workspace"
 
@@ -117,7 +120,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("search", "Search the catalogue for QUERY (put it after `--` if it starts with a dash; none: browse)."),
     "search-train": ("search_train", "Train the search ranker (and the hybrid blend) on judged queries; print held-out NDCG."),
     "search-eval": ("search_eval", "Measure search: NDCG@k, recall, latency per mode, on queries no mode learned from."),
-    "demo": ("demo", 'Generate a synthetic shop into the workspace, train every model, evaluate them, write the report, then serve the storefront on it (a storefront key is made up so its buttons can post events).'),
+    "demo": ("demo", "Generate a synthetic shop, train a fast set of models, serve the storefront and the API, then evaluate in the background."),
     "serve": ("serve", "Serve recommendations, search, events and the storefront over HTTP (docs at /docs)."),
 }
 COMMAND_MODULES = tuple(module for module, _ in COMMANDS.values())

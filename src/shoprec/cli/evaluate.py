@@ -8,7 +8,6 @@ train side and measured on test. The chosen values go into the results JSON
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from shoprec import progress
 from shoprec.cli import SPLITS, fusion_flags, run_options, split_flags, split_options, tuning_flags, workspace_option
+from shoprec.cli.json_output import dumps, json_request, json_result_options
 from shoprec.cli.options import parse_ks, parse_list
 from shoprec.cli.train import model_settings
 from shoprec.data.store import load_events_dataset
@@ -39,11 +40,12 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
                    ks: tuple[int, ...], targets: list[str] | None, exclude_seen: bool,
                    json_path: Path | None, report_path: Path | None, *, tune_metric: str | None = None,
                    max_trials: int | None = None, fusion: str = "all", fusion_members: str | None = None,
-                   n_candidates: int = DEFAULT_N_CANDIDATES) -> EvaluationResult:
+                   n_candidates: int = DEFAULT_N_CANDIDATES, print_json: bool = False) -> EvaluationResult:
     """Evaluate on the workspace's data and write the JSON and the report (default: <workspace>/reports/).
 
     With `tune_metric` (e.g. "ndcg@10"), each model is first tuned on a validation split carved
     from the split's train side, then fitted with the chosen values (see the module docstring).
+    With `print_json`, the JSON written is also printed on stdout (`--json`).
     """
     dataset, _ = load_events_dataset(workspace)
     settings = model_settings(model_names, params)
@@ -74,7 +76,7 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
         result.fusion = {**learning.to_dict(), "members": members, "best_on_validation": learning.best(),
                          "learning_seconds": seconds}
     elif methods and len(settings) >= 2:
-        click.echo("note: fusion needs at least two member models besides random; skipped", err=True)
+        progress.note("fusion needs at least two member models besides random; skipped")
     if tuned:
         result.split["tuning"] = {"metric": tune_metric, "on": "validation carved from train, same protocol",
                                   "chosen": {name: tuning.params for name, tuning in tuned.items()}}
@@ -91,8 +93,11 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
         written["results"][name]["params"] = {**entry.get_params(), "learned_weights": entry.fusion_weights_}
     if tuned:
         written["tuning"] = {name: tuning.to_dict() for name, tuning in tuned.items()}
-    Path(json_path).write_text(json.dumps(written, indent=2, default=str) + "\n", encoding="utf-8")
+    text = dumps(written)
+    Path(json_path).write_text(text + "\n", encoding="utf-8")
     write_report(result, report_path)
+    if print_json:
+        click.echo(text)
     return result
 
 
@@ -125,21 +130,27 @@ def _fmt(value: object, digits: int = 4) -> str:
 @click.option("--k", "k_text", default="10,20", show_default=True, help="Cut-offs, comma-separated.")
 @click.option("--targets", help="Event types that count as relevant (default: all but remove_from_cart and search).")
 @click.option("--include-seen", is_flag=True, help="Do not exclude items a user had in train from their recommendations.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write results JSON here (default: <workspace>/reports/evaluation.json).")
+@json_result_options("<workspace>/reports/evaluation.json")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here (default: <workspace>/reports/evaluation.html).")
 @click.option("--tune", is_flag=True, help="Choose each model's key hyperparameters on a validation split carved from train first.")
 @tuning_flags
 @fusion_flags
 def command(workspace: Path, model_names: str, params: tuple[str, ...], split: str, test_fraction: float | None,
             cutoff: str | None, last_n: int, ratio: float, by: str, seed: int, k_text: str, targets: str | None,
-            include_seen: bool, json_path: Path | None, report_path: Path | None, tune: bool, metric: str,
-            max_trials: int | None, fusion: str, fusion_members: str | None, n_candidates: int) -> None:
+            include_seen: bool, as_json: str | None, json_out: Path | None, report_path: Path | None, tune: bool,
+            metric: str, max_trials: int | None, fusion: str, fusion_members: str | None, n_candidates: int) -> None:
     """Measure models offline: precision, recall, MAP, NDCG, MRR, hit rate, coverage, novelty, diversity."""
+    request = json_request(as_json, json_out)
     options = split_options(split, test_fraction, cutoff, last_n, ratio, by, seed)
     result = run_evaluation(workspace, model_names, params, split, options, parse_ks(k_text),
-                            parse_list(targets) or None, not include_seen, json_path, report_path,
+                            parse_list(targets) or None, not include_seen, request.path, report_path,
                             tune_metric=metric if tune else None, max_trials=max_trials, fusion=fusion,
-                            fusion_members=fusion_members, n_candidates=n_candidates)
+                            fusion_members=fusion_members, n_candidates=n_candidates, print_json=request.print)
+    json_path = request.path or Path(workspace) / "reports" / "evaluation.json"
+    report_path = report_path or Path(workspace) / "reports" / "evaluation.html"
+    if request.print:  # stdout holds the JSON alone
+        progress.note(f"json: {json_path}, report: {report_path}")
+        return
     print_table(result)
     if result.fusion:
         click.echo(f"best on validation: {result.fusion['best_on_validation']}")
@@ -147,5 +158,5 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], split: s
             click.echo(f"learned {method} weights: {', '.join(f'{k}={v:.3f}' for k, v in weights.items())}")
     for name, chosen in result.split.get("tuning", {}).get("chosen", {}).items():
         click.echo(f"tuned {name}: {', '.join(f'{k}={v}' for k, v in chosen.items()) or '(defaults)'}")
-    click.echo(f"json: {json_path or Path(workspace) / 'reports' / 'evaluation.json'}")
-    click.echo(f"report: {report_path or Path(workspace) / 'reports' / 'evaluation.html'}")
+    click.echo(f"json: {json_path}")
+    click.echo(f"report: {report_path}")

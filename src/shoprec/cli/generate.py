@@ -31,13 +31,16 @@ def shop_spec_options(func):  # type: ignore[no-untyped-def]
 def generate_into_store(store: Store, users: int, items: int, events: int, seed: int, lang: str, days: int, start: str) -> IngestSummary:
     """Generate a shop and ingest it (items, users, then events streamed in chunks)."""
     from shoprec.data.synthetic import ShopSpec, generate_shop
+    from shoprec.data.synthetic.behaviour import BLOCK_EVENTS
 
     shop = generate_shop(ShopSpec(users=users, items=items, events=events, seed=seed, lang=lang, start=start, days=days))
     label = f"synthetic shop (seed {seed})"
     return ingest(store, [
-        Source.from_frames("items", f"{label} items", lambda: [shop.items]),
-        Source.from_frames("users", f"{label} users", lambda: [shop.users]),
-        Source.from_frames("events", f"{label} events", shop.event_chunks),
+        Source.from_frames("items", f"{label} items", lambda: [shop.items], progress_label="generate items"),
+        Source.from_frames("users", f"{label} users", lambda: [shop.users], progress_label="generate users"),
+        # chunks of one generation block: the progress moves as each is made (the log is the same)
+        Source.from_frames("events", f"{label} events", lambda: shop.event_chunks(BLOCK_EVENTS), rows=events,
+                           progress_label="generate events"),
     ])
 
 

@@ -51,7 +51,7 @@ def command(paths: tuple[Path, ...], workspace: Path, dataset_format: str | None
     else:
         mapping = ColumnMapping(columns=parse_pairs(maps, "--map"), event_type=event_type,
                                 event_type_map=parse_pairs(type_maps, "--event-type-map"), time_format=time_format)
-        sources = [Source(kind, str(p), (lambda p=p: read_records(p, options)), mapping, size_bytes=None) for p in paths]
+        sources = [Source(kind, str(p), (lambda p=p: read_records(p, options)), mapping) for p in paths]
     store = Store(workspace)
     try:
         summary = ingest(store, sources, strict=strict)

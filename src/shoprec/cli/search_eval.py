@@ -9,7 +9,6 @@ scored on all the queries. Latency is per query on one thread.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from shoprec import progress
 from shoprec.cli import run_options, workspace_option
+from shoprec.cli.json_output import dumps, json_request, json_result_options
 from shoprec.cli.options import parse_list
 from shoprec.errors import ConfigError
 from shoprec.search.engine import SearchEngine
@@ -92,7 +93,7 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
                       f"{row['p99_ms']:.1f}", f"{everything[f'ndcg@{k}']:.4f}" if everything else "-")
     console.print(table)
     for notice in report.get("notices", []):
-        console.print(f"note: {notice}")
+        progress.note(notice)
 
 
 @click.command("search-eval")
@@ -106,17 +107,22 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
 @click.option("--train-fraction", type=float, default=0.5, show_default=True,
               help="Share of the judged queries the hybrid blend and the ranker learn from.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the query split.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write results JSON here (default: <workspace>/reports/search-eval.json).")
+@json_result_options("<workspace>/reports/search-eval.json")
 def command(workspace: Path, judgments_path: Path | None, k: int, recall_k: int, modes: str, train_fraction: float,
-            seed: int, json_path: Path | None) -> None:
+            seed: int, as_json: str | None, json_out: Path | None) -> None:
     """Measure search: NDCG@k, recall, latency per mode, on queries no mode learned from."""
+    request = json_request(as_json, json_out)
     chosen = parse_modes(modes)
     judgments = load_judgments(judgments_path, workspace)
     engine = SearchEngine.open(workspace)
     report = run_search_eval(engine, judgments, chosen, k=k, recall_k=recall_k, train_fraction=train_fraction, seed=seed)
-    path = json_path or Path(workspace) / "reports" / "search-eval.json"
+    path = request.path or Path(workspace) / "reports" / "search-eval.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    text = dumps(report)
+    path.write_text(text + "\n", encoding="utf-8")
+    if request.print:  # stdout holds the JSON alone
+        click.echo(text)
+        progress.note(f"json: {path}")
+        return
     print_report(report)
     click.echo(f"json: {path}")

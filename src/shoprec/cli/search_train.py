@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shoprec.cli import run_options, workspace_option
+from shoprec.cli.json_output import dumps
 from shoprec.cli.search_eval import mode_search
 from shoprec.errors import ShoprecError
 from shoprec.search.engine import SearchEngine
@@ -31,7 +32,8 @@ from shoprec.search.ranker import FOLDER
 @click.option("--train-fraction", type=float, default=0.8, show_default=True,
               help="Share of the judged queries learned from; the rest measure the result.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the query split.")
-def command(workspace: Path, judgments_path: Path | None, train_fraction: float, seed: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout, and nothing else there.")
+def command(workspace: Path, judgments_path: Path | None, train_fraction: float, seed: int, as_json: bool) -> None:
     """Train the search ranker (and the hybrid blend) on judged queries; print held-out NDCG."""
     judgments = load_judgments(judgments_path, workspace)
     engine = SearchEngine.open(workspace)
@@ -41,17 +43,23 @@ def command(workspace: Path, judgments_path: Path | None, train_fraction: float,
     lists = engine.candidates_for(train)
     hybrid = engine.tune_hybrid(judgments, train, lists=lists).settings
     ranker = engine.train_ranker(judgments, train, lists=lists)
-    table = Table(title=f"NDCG@10 on {len(test)} held-out queries (trained on {len(train)})")
-    table.add_column("mode")
-    table.add_column("ndcg@10", justify="right")
     with single_thread():
-        for mode in ("lexical", "hybrid", "ltr"):
-            scores = evaluate_search(mode_search(engine, mode, 10), judgments, k=10, recall_k=10, queries=test)
-            table.add_row(mode, f"{scores.ndcg:.4f}")
-    Console().print(table)
+        held_out = {mode: evaluate_search(mode_search(engine, mode, 10), judgments, k=10, recall_k=10, queries=test).ndcg
+                    for mode in ("lexical", "hybrid", "ltr")}
     hybrid.save(workspace)
     path = ranker.save(Path(workspace) / FOLDER, extra={"train_queries": len(train), "held_out_queries": len(test),
                                                          "seed": seed})
+    if as_json:
+        click.echo(dumps({"held_out_ndcg@10": held_out, "train_queries": len(train), "held_out_queries": len(test),
+                          "hybrid": vars(hybrid), "ranker": str(path),
+                          "feature_importances": ranker.feature_importances_}))
+        return
+    table = Table(title=f"NDCG@10 on {len(test)} held-out queries (trained on {len(train)})")
+    table.add_column("mode")
+    table.add_column("ndcg@10", justify="right")
+    for mode, ndcg in held_out.items():
+        table.add_row(mode, f"{ndcg:.4f}")
+    Console().print(table)
     top = ", ".join(f"{name} {share:.2f}" for name, share in list(ranker.feature_importances_.items())[:5])
     click.echo(f"hybrid: {hybrid.method}" + (f" (semantic weight {hybrid.blend_weight})" if hybrid.method == "blend" else ""))
     click.echo(f"ranker: {path} (top features: {top})")

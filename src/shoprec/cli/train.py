@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from shoprec import progress
 from shoprec.bundle import new_bundle_folder, write_bundle
 from shoprec.cli import fusion_flags, run_options, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.options import parse_list, parse_pairs
@@ -69,7 +70,7 @@ def settings_from_file(settings: dict[str, dict[str, Any]], path: Path) -> tuple
     entries = load_tuning(path)
     missing = [name for name in settings if name not in entries]
     if missing:
-        click.echo(f"note: {path} holds no tuned values for {', '.join(missing)}: using their defaults", err=True)
+        progress.note(f"{path} holds no tuned values for {', '.join(missing)}: using their defaults")
     merged = {name: {**entries.get(name, {}).get("params", {}), **given} for name, given in settings.items()}
     used = {name: {**entries[name], "source": str(path)} for name in settings if name in entries}
     return merged, used
@@ -200,12 +201,12 @@ class TrainingIncomplete(ShoprecError):
 
 
 def _fitting(name: str) -> None:
-    click.echo(f"fitting {name} ...", err=True)
+    progress.note(f"fitting {name} ...")
 
 
 def _fitted(name: str, seconds: float, failure: FitFailed | None) -> None:
     if failure is None:
-        click.echo(f"fitted {name} in {seconds:.1f} s", err=True)
+        progress.note(f"fitted {name} in {seconds:.1f} s")
     else:
         click.echo(f"error: {name} failed after {seconds:.1f} s: {failure.reason}", err=True)
 

@@ -14,7 +14,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from shoprec import progress
 from shoprec.cli import run_options, split_flags, split_options, tuning_flags, workspace_option
+from shoprec.cli.json_output import dumps, json_request, json_result_options
 from shoprec.cli.options import parse_list
 from shoprec.cli.train import model_settings
 from shoprec.data.store import load_events_dataset
@@ -45,11 +47,12 @@ def print_tuning(results: dict[str, TuningResult], console: Console | None = Non
 @tuning_flags
 @click.option("--targets", help="Event types that count as relevant (default: all but remove_from_cart and search).")
 @click.option("--include-seen", is_flag=True, help="Do not exclude items a user had in train from their recommendations.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help=f"Write the choices here (default: <workspace>/{TUNING_FILE}).")
+@json_result_options(f"<workspace>/{TUNING_FILE}, which `train --params-from` reads")
 def command(workspace: Path, model_names: str, params: tuple[str, ...], split: str, test_fraction: float | None,
             cutoff: str | None, last_n: int, ratio: float, by: str, seed: int, metric: str, max_trials: int | None,
-            targets: str | None, include_seen: bool, json_path: Path | None) -> None:
+            targets: str | None, include_seen: bool, as_json: str | None, json_out: Path | None) -> None:
     """Search each model's tuning space on a validation split carved from the train side of the chosen split."""
+    request = json_request(as_json, json_out)
     settings = model_settings(model_names, params)
     _, metric_k = parse_metric(metric)
     options = split_options(split, test_fraction, cutoff, last_n, ratio, by, seed)
@@ -58,7 +61,12 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], split: s
     # Only the train side goes in: the test side's events cannot reach any trial.
     results = tune_models(settings, outer.train, split, options, metric=metric, ks=(metric_k,),
                           targets=parse_list(targets) or None, max_trials=max_trials, exclude_seen=not include_seen)
-    path = json_path or Path(workspace) / TUNING_FILE
-    save_tuning(path, results, extra={"split": {"method": outer.info["method"], "options": outer.info["options"]}})
+    path = request.path or Path(workspace) / TUNING_FILE
+    extra = {"split": {"method": outer.info["method"], "options": outer.info["options"]}}
+    save_tuning(path, results, extra=extra)
+    if request.print:  # this run's choices (the file may hold earlier runs' too), and nothing else on stdout
+        click.echo(dumps({name: {**result.to_dict(), **extra} for name, result in results.items()}))
+        progress.note(f"tuning: {path}")
+        return
     print_tuning(results)
     click.echo(f"tuning: {path}")

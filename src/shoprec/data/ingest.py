@@ -35,7 +35,8 @@ class Source:
     """One table to ingest: its kind, its raw chunks, and how to map them.
 
     `prepare` lets an adapter reshape a raw chunk (split a category code, strip a price prefix)
-    before the common validation runs.
+    before the common validation runs. `rows` (when known in advance) and `progress_label` are for
+    the progress lines: without `rows`, the total is estimated from the share of the file read.
     """
 
     kind: str
@@ -43,7 +44,8 @@ class Source:
     chunks: Callable[[], Iterator[RawChunk]]
     mapping: ColumnMapping = field(default_factory=ColumnMapping)
     prepare: Callable[[RawChunk], RawChunk] | None = None
-    size_bytes: int | None = None
+    rows: int | None = None
+    progress_label: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -51,7 +53,8 @@ class Source:
 
     @classmethod
     def from_frames(cls, kind: str, label: str, frames: Callable[[], Iterable[pd.DataFrame]],
-                    mapping: ColumnMapping | None = None) -> Source:
+                    mapping: ColumnMapping | None = None, *, rows: int | None = None,
+                    progress_label: str | None = None) -> Source:
         """A source of frames made in memory (the synthetic shop, an adapter's joined table)."""
 
         def chunks() -> Iterator[RawChunk]:
@@ -61,7 +64,7 @@ class Source:
                 yield RawChunk(label, frame, np.arange(start, start + len(frame), dtype=np.int64))
                 start += len(frame)
 
-        return cls(kind, label, chunks, mapping or ColumnMapping())
+        return cls(kind, label, chunks, mapping or ColumnMapping(), rows=rows, progress_label=progress_label)
 
 
 @dataclass
@@ -209,34 +212,30 @@ def _ingest_events(staged: _Staged, source: Source, quarantine: QuarantineWriter
     rows = 0
     inline_items: list[pd.DataFrame] = []
     try:
-        with task(f"ingest {source.label}", total=source.size_bytes) as bar:
-            for chunk in source.chunks():
-                if source.prepare is not None:
-                    chunk = source.prepare(chunk)
-                valid = VALIDATORS["events"](chunk, source.mapping)
-                quarantine.write(valid.rejects)
-                summary.count("events", "rejected", len(valid.rejects))
-                frame = valid.frame
-                hashes = event_hashes(frame)
-                repeat = staged.is_repeat(hashes)
-                keep = ~repeat
-                staged.remember(hashes[keep])
-                summary.duplicates += int(repeat.sum())
-                summary.count("events", "duplicates", int(repeat.sum()))
-                kept = frame.loc[keep, list(S.EVENT_COLUMNS)].assign(**{S.EVENT_HASH: hashes[keep]})
-                inline = _inline_items(frame)
-                if inline is not None:
-                    inline_items.append(inline)
-                if len(kept):
-                    table = pa.Table.from_pandas(kept, schema=S.STORED_EVENT_SCHEMA, preserve_index=False)
-                    if writer is None:
-                        writer = pq.ParquetWriter(tmp, S.STORED_EVENT_SCHEMA, compression="zstd")
-                    writer.write_table(table)
-                    rows += len(kept)
-                    staged.count_items(kept[S.ITEM_ID])
-                summary.accepted += len(kept)
-                summary.count("events", "accepted", len(kept))
-                bar.advance(len(chunk.frame) + len(chunk.rejects))
+        for chunk in _read(source):
+            valid = VALIDATORS["events"](chunk, source.mapping)
+            quarantine.write(valid.rejects)
+            summary.count("events", "rejected", len(valid.rejects))
+            frame = valid.frame
+            hashes = event_hashes(frame)
+            repeat = staged.is_repeat(hashes)
+            keep = ~repeat
+            staged.remember(hashes[keep])
+            summary.duplicates += int(repeat.sum())
+            summary.count("events", "duplicates", int(repeat.sum()))
+            kept = frame.loc[keep, list(S.EVENT_COLUMNS)].assign(**{S.EVENT_HASH: hashes[keep]})
+            inline = _inline_items(frame)
+            if inline is not None:
+                inline_items.append(inline)
+            if len(kept):
+                table = pa.Table.from_pandas(kept, schema=S.STORED_EVENT_SCHEMA, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, S.STORED_EVENT_SCHEMA, compression="zstd")
+                writer.write_table(table)
+                rows += len(kept)
+                staged.count_items(kept[S.ITEM_ID])
+            summary.accepted += len(kept)
+            summary.count("events", "accepted", len(kept))
     finally:
         if writer is not None:
             writer.close()
@@ -249,9 +248,7 @@ def _ingest_events(staged: _Staged, source: Source, quarantine: QuarantineWriter
 
 def _ingest_table(staged: _Staged, source: Source, quarantine: QuarantineWriter, summary: IngestSummary) -> None:
     frames = []
-    for chunk in source.chunks():
-        if source.prepare is not None:
-            chunk = source.prepare(chunk)
+    for chunk in _read(source):
         valid = VALIDATORS[source.kind](chunk, source.mapping)
         quarantine.write(valid.rejects)
         summary.count(source.kind, "rejected", len(valid.rejects))
@@ -263,6 +260,24 @@ def _ingest_table(staged: _Staged, source: Source, quarantine: QuarantineWriter,
         if source.kind != "judgments":
             frame = _collapse_latest(frame, S.ITEM_ID if source.kind == "items" else S.USER_ID)
         staged.merge(source.kind, frame)
+
+
+def _read(source: Source) -> Iterator[RawChunk]:
+    """The source's chunks, prepared, counted on its progress line as the caller finishes each.
+
+    Without `source.rows`, the total is estimated from the share of the file read so far (a
+    reader's `read_share`) and is exact once the source is exhausted.
+    """
+    with task(source.progress_label or f"ingest {source.label}", total=source.rows, unit="rows") as bar:
+        seen = 0
+        for chunk in source.chunks():
+            rows, share = len(chunk.frame) + len(chunk.rejects), chunk.read_share
+            yield chunk if source.prepare is None else source.prepare(chunk)
+            seen += rows
+            if source.rows is None and share:
+                bar.set_total(max(seen, round(seen / share)))
+            bar.advance(rows)
+        bar.set_total(seen)
 
 
 def _inline_items(frame: pd.DataFrame) -> pd.DataFrame | None:

@@ -13,7 +13,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -54,6 +54,9 @@ class RawChunk:
     frame: pd.DataFrame
     lines: np.ndarray  # int64: the line (row, for Parquet) each record starts on, 1-based
     rejects: list[Reject] = field(default_factory=list)
+    # Share of the file read once this chunk was parsed (bytes, or rows for Parquet), for the ETA of
+    # ingest's progress; None where it is not known (a member of a zip archive).
+    read_share: float | None = None
 
 
 def read_records(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[RawChunk]:
@@ -65,10 +68,12 @@ def read_records(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[R
         raise DataError("is a folder; give a file (or use --format with an adapter for a dataset folder)", file=str(path))
     with path.open("rb") as probe:
         magic = probe.read(4)
+    size = path.stat().st_size
     if magic[:2] == b"\x1f\x8b":
         inner = path.name[:-3] if path.name.endswith(".gz") else path.name
-        with gzip.open(path, "rb") as stream:
-            yield from _read_stream(stream, str(path), inner, options)  # type: ignore[arg-type]
+        with path.open("rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+            # compressed bytes read so far: the share of the file behind the text decoded
+            yield from _read_stream(stream, str(path), inner, options, lambda: raw.tell() / max(size, 1))  # type: ignore[arg-type]
     elif magic == b"PK\x03\x04":
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")]
@@ -76,10 +81,10 @@ def read_records(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[R
                 raise DataError("zip archive holds no files", file=str(path))
             for member in members:
                 with archive.open(member) as stream:
-                    yield from _read_stream(stream, f"{path}!{member.filename}", member.filename, options)
+                    yield from _read_stream(stream, f"{path}!{member.filename}", member.filename, options, None)
     else:
         with path.open("rb") as stream:
-            yield from _read_stream(stream, str(path), path.name, options)
+            yield from _read_stream(stream, str(path), path.name, options, lambda: stream.tell() / max(size, 1))
 
 
 def detect_format(name: str, options: ReadOptions) -> str:
@@ -98,7 +103,8 @@ def detect_format(name: str, options: ReadOptions) -> str:
     return "csv"
 
 
-def _read_stream(stream: IO[bytes], file: str, name: str, options: ReadOptions) -> Iterator[RawChunk]:
+def _read_stream(stream: IO[bytes], file: str, name: str, options: ReadOptions,
+                 read_share: Callable[[], float] | None) -> Iterator[RawChunk]:
     fmt = detect_format(name, options)
     if fmt == "parquet":
         # Parquet needs random access; a compressed or zipped one is read into memory first.
@@ -106,21 +112,24 @@ def _read_stream(stream: IO[bytes], file: str, name: str, options: ReadOptions) 
         yield from _read_parquet(source, file, options)
         return
     text = io.TextIOWrapper(stream, encoding=options.encoding, errors="surrogateescape", newline="")
-    if fmt == "jsonl":
-        yield from _read_jsonl(text, file, options)
-    else:
-        yield from _read_delimited(text, file, options, "\t" if fmt == "tsv" and not options.delimiter else options.delimiter)
+    chunks = (_read_jsonl(text, file, options) if fmt == "jsonl" else
+              _read_delimited(text, file, options, "\t" if fmt == "tsv" and not options.delimiter else options.delimiter))
+    for chunk in chunks:
+        if read_share is not None:
+            chunk.read_share = min(1.0, read_share())
+        yield chunk
 
 
 def _read_parquet(source: IO[bytes], file: str, options: ReadOptions) -> Iterator[RawChunk]:
     parquet = pq.ParquetFile(source)
+    total = max(parquet.metadata.num_rows, 1)
     start = 1
     for batch in parquet.iter_batches(batch_size=options.chunk_rows):
         frame = batch.to_pandas()
         if options.columns:
             frame.columns = list(options.columns)[: len(frame.columns)]
-        yield RawChunk(file, frame, np.arange(start, start + len(frame), dtype=np.int64))
         start += len(frame)
+        yield RawChunk(file, frame, np.arange(start - len(frame), start, dtype=np.int64), read_share=(start - 1) / total)
 
 
 def _read_jsonl(text: IO[str], file: str, options: ReadOptions) -> Iterator[RawChunk]:

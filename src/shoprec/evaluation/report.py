@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import os
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -50,7 +51,11 @@ def write_report(result: EvaluationResult, path: Path) -> None:
         labels=METRIC_LABELS,
         fusion=_fusion_section(result.fusion) if result.fusion else None,
     )
-    Path(path).write_text(html, encoding="utf-8")
+    # Whole or not at all: the storefront serves this file, maybe while an evaluation rewrites it.
+    path = Path(path)
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(html, encoding="utf-8")
+    os.replace(partial, path)
 
 
 def _split_rows(split: dict[str, Any]) -> list[tuple[str, str]]:

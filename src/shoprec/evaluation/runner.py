@@ -146,7 +146,7 @@ def recommend_all(model: Recommender, task: EvaluationTask, k: int, batch_size: 
     n = len(task.users)
     batch = max(1, min(batch_size, MAX_BATCH_CELLS // max(model.n_items_, 1)))
     lists: list[RankedList] = []
-    with progress.task(f"{label}: recommending", total=n) as bar:
+    with progress.task(f"{label}: recommending", total=n, unit="users") as bar:
         for start in range(0, n, batch):
             rows = np.arange(start, min(start + batch, n))
             exclude = None if task.exclude is None else [task.exclude[i] for i in rows]

@@ -38,7 +38,7 @@ class FitFailed(ShoprecError):
         self.crashed = crashed  # the child died (a signal or an exit without a word), not an exception
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> multiprocessing.context.ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_PRELOAD)
     return context

@@ -22,7 +22,7 @@ from shoprec.data.dataset import Dataset
 from shoprec.data.history import Histories
 from shoprec.errors import ConfigError
 from shoprec.models.base import Recommender
-from shoprec.models.torch_utils import EarlyStopping, load_weights, save_weights, seeded
+from shoprec.models.torch_utils import EarlyStopping, epoch_note, load_weights, save_weights, seeded
 from shoprec.retrieval.embeddings import (
     cached,
     cached_item_vectors,
@@ -114,18 +114,23 @@ class SASRecRecommender(Recommender):
             network = self._network()
             optimizer = torch.optim.Adam(network.parameters(), lr=self.learning_rate, betas=(0.9, 0.98))
             stopping = EarlyStopping(self.patience or self.epochs)
-            with progress.task("sasrec: training", total=self.epochs) as bar:
+            # one line per epoch, with its validation metric
+            with progress.task("sasrec: training", total=self.epochs, unit="epochs") as bar:
                 for epoch in range(1, self.epochs + 1):
                     network.train()
                     for batch in torch.randperm(len(inputs), generator=generator).split(self.batch_size):
                         optimizer.zero_grad()
                         self._loss(network, inputs[batch], targets[batch], generator).backward()
                         optimizer.step()
-                    bar.advance()
-                    if validation is not None:
-                        network.eval()
-                        if stopping.update(validation.ndcg(network), network, epoch):
-                            break
+                    if validation is None:
+                        bar.step()
+                        continue
+                    network.eval()
+                    ndcg = validation.ndcg(network)
+                    stop = stopping.update(ndcg, network, epoch)
+                    bar.step(epoch_note(ndcg, VALIDATION_K, stopping, stop))
+                    if stop:
+                        break
             stopping.restore(network)
         network.eval()
         self.network_ = network

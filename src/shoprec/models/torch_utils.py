@@ -112,3 +112,10 @@ class EarlyStopping:
         """Load the best weights back (no-op when no metric was recorded)."""
         if self._best_state is not None:
             module.load_state_dict(self._best_state)
+
+
+def epoch_note(metric: float, k: int, stopping: EarlyStopping, stop: bool) -> str:
+    """The validation part of an epoch's progress line, e.g.
+    `validation ndcg@10 0.1234 (best 0.1300), no better for 3 epochs: stopping`."""
+    note = f"validation ndcg@{k} {metric:.4f} (best {stopping.best:.4f})"
+    return note + (f", no better for {stopping.patience} epochs: stopping" if stop else "")

@@ -25,7 +25,15 @@ from shoprec.data.history import Histories
 from shoprec.errors import ConfigError
 from shoprec.models.base import Recommender
 from shoprec.models.content import brand_tokens, category_tokens, item_texts, one_hot, price_bucket_tokens, tfidf_matrix
-from shoprec.models.torch_utils import EarlyStopping, embedding_bag_input, load_weights, save_weights, seeded, threads
+from shoprec.models.torch_utils import (
+    EarlyStopping,
+    embedding_bag_input,
+    epoch_note,
+    load_weights,
+    save_weights,
+    seeded,
+    threads,
+)
 from shoprec.retrieval.embeddings import cached_item_vectors, with_constant_one
 
 # Ranking cut-off of the validation metric that early stopping watches (NDCG@20), and at most how
@@ -156,7 +164,8 @@ class TwoTowerRecommender(Recommender):
         log_q = np.log(batch * counts / counts.sum() + n_uniform / self.n_items_).astype(np.float32)
         optimizer = torch.optim.Adam(self.towers_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
         stopper = EarlyStopping(self.patience)
-        with progress.task("two_tower: training", total=self.epochs) as bar:
+        # one line per epoch, with its validation metric
+        with progress.task("two_tower: training", total=self.epochs, unit="epochs") as bar:
             for epoch in range(self.epochs):
                 self.towers_.train()
                 order = rng.permutation(train)
@@ -166,11 +175,14 @@ class TwoTowerRecommender(Recommender):
                     loss.backward()
                     optimizer.step()
                 self.epochs_run_ = epoch + 1
-                bar.advance()
-                if len(valid):
-                    self.validation_ndcg_.append(self._validation_ndcg(seqs, valid))
-                    if stopper.update(self.validation_ndcg_[-1], self.towers_, epoch):
-                        break
+                if not len(valid):
+                    bar.step()
+                    continue
+                self.validation_ndcg_.append(self._validation_ndcg(seqs, valid))
+                stop = stopper.update(self.validation_ndcg_[-1], self.towers_, epoch)
+                bar.step(epoch_note(self.validation_ndcg_[-1], VALIDATION_K, stopper, stop))
+                if stop:
+                    break
         if len(valid):
             stopper.restore(self.towers_)
             self.best_epoch_ = stopper.best_epoch

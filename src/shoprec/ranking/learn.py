@@ -87,7 +87,7 @@ def prepare_validation(member_settings: Mapping[str, Mapping[str, Any]], dataset
     split = validation_split(dataset, protocol, **dict(options or {}))
     members: dict[str, Recommender] = {}
     seconds: dict[str, float] = {}
-    with progress.task("fusion: fitting members on validation", total=len(member_settings)) as bar:
+    with progress.task("fusion: fitting members on validation", total=len(member_settings), unit="models") as bar:
         for name, params in member_settings.items():
             started = time.perf_counter()
             members[name] = create(name, **params).fit(split.train)
@@ -128,7 +128,7 @@ def learn_fusions(methods: Sequence[str], members: Mapping[str, Recommender], da
         own = np.where(np.isnan(batch.scores[:, j]), -np.inf, batch.scores[:, j])
         result.validation[name] = ndcg_of_scores(labelled, own, VALIDATION_K)
     folds = _folds(batch.n_users, seed)
-    for method in progress.track(methods, description="fusion: learning methods"):
+    for method in progress.track(methods, description="fusion: learning methods", unit="methods"):
         probe = FusionRecommender(**{**params, "method": method})
         key = f"fusion:{method}"
         if method == "weighted":

@@ -26,7 +26,7 @@ def build_indexes(models: Mapping[str, Recommender], min_items: int | None = Non
     min_items = ann.EXACT_MAX_ITEMS + 1 if min_items is None else min_items
     chosen = {name: model for name, model in models.items() if is_embedding_model(model) and model.n_items_ >= min_items}
     indexes = {}
-    for name, model in track(chosen.items(), f"ANN indexes ({', '.join(chosen)})", total=len(chosen)):
+    for name, model in track(chosen.items(), f"ANN indexes ({', '.join(chosen)})", total=len(chosen), unit="indexes"):
         indexes[name] = AnnIndex.build(model.item_vectors(), kind="hnsw")  # type: ignore[attr-defined]
     return indexes
 

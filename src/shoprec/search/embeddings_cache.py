@@ -25,7 +25,7 @@ import numpy as np
 
 from shoprec import threads as thread_policy
 from shoprec.errors import ConfigError, ShoprecError
-from shoprec.progress import enabled as progress_enabled
+from shoprec.progress import style as progress_style
 from shoprec.progress import task
 
 ENCODERS = ("minilm", "static")
@@ -34,6 +34,7 @@ STATIC_NAME = "model2vec-distilled/all-MiniLM-L6-v2-pca256"
 DEEP_HINT = "pip install 'shoprec[deep]'"
 KEY_BYTES = 20  # sha1
 _CHECKPOINT = 4096  # texts encoded between two saves, so an interrupted encode resumes
+PROGRESS_MIN_TEXTS = 500  # fewer (an item upserted through the API) encode in well under 2 s: no progress
 
 
 class Encoder(Protocol):
@@ -79,10 +80,10 @@ class MiniLMEncoder:
         except ImportError as exc:
             raise ShoprecError(f"semantic search with MiniLM needs sentence-transformers and torch: {DEEP_HINT}") from exc
         thread_policy.apply()  # importing torch resets the shared OpenMP runtime to every core
-        if not progress_enabled():
+        if progress_style() != "bars":
             from transformers.utils import logging as hf_logging
 
-            hf_logging.disable_progress_bar()  # its "Loading weights" bar, on every load
+            hf_logging.disable_progress_bar()  # its "Loading weights" bar, on every load; a mess in a log file
         self._model: Any = SentenceTransformer(str(minilm_folder()), device="cpu", local_files_only=True)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -242,7 +243,8 @@ class EmbeddingCache:
             todo = missing[np.sort(first)]
             if encoder is None:
                 raise ShoprecError(f"{len(todo)} texts are not in the embedding cache {self.path} and no encoder was given")
-            with task(f"encoding {len(todo)} texts", total=len(todo)) as bar:
+            with task(f"search: embedding texts ({self.model_name})", total=len(todo), unit="texts",
+                      min_total=PROGRESS_MIN_TEXTS) as bar:
                 for start in range(0, len(todo), _CHECKPOINT):
                     chunk = todo[start:start + _CHECKPOINT]
                     self._merge(keys[chunk], encoder.encode([texts[i] for i in chunk]))

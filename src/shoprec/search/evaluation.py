@@ -63,7 +63,7 @@ def evaluate_search(search: Callable[[str], Sequence[str]], judgments: pd.DataFr
     if not judged:
         raise ShoprecError("no judged query to evaluate")
     rows = []
-    for query, items in track(judged.items(), f"searching {label}", total=len(judged)):
+    for query, items in track(judged.items(), f"searching {label}", total=len(judged), unit="queries"):
         start = time.perf_counter()
         ranked = [str(item) for item in search(query)]
         elapsed = time.perf_counter() - start

@@ -31,10 +31,13 @@ from shoprec import threads as thread_policy
 from shoprec.data import schema as S
 from shoprec.data.store import Store
 from shoprec.errors import ConfigError, DataError, NotFittedError, ShoprecError
+from shoprec.progress import task
 from shoprec.search.facets import DEFAULT_FACET_LIMIT, DEFAULT_PRICE_EDGES, category_prefixes, check_price_edges
 from shoprec.search.text import TypoRule, chinese_index_text, has_cjk
 
 FORMAT = 2  # bump when the schema or the documents change: open_or_build then rebuilds
+# Index builds of this many documents or more show progress (an upsert through the API does not).
+PROGRESS_MIN_DOCUMENTS = 5_000
 STATE_FILE, CATALOG_FILE = "state.json", "catalog.parquet"
 
 ITEM_ID = S.ITEM_ID
@@ -330,9 +333,12 @@ def write_items(index: Index, state: IndexState, frame: pd.DataFrame, popularity
     try:
         for item_id in replace:
             writer.delete_documents_by_term(ITEM_ID, item_id)
-        for row, seq, pop in zip(frame.to_dict("records"), seqs.astype(np.int64).tolist(), pops.tolist()):
-            writer.add_document(document(row, seq, pop, state.fields))
-        writer.commit()
+        with task("search: indexing documents", total=len(frame), unit="documents",
+                  min_total=PROGRESS_MIN_DOCUMENTS) as progress:
+            for row, seq, pop in zip(frame.to_dict("records"), seqs.astype(np.int64).tolist(), pops.tolist()):
+                writer.add_document(document(row, seq, pop, state.fields))
+                progress.advance()
+            writer.commit()
     except BaseException:
         writer.rollback()
         raise

@@ -12,7 +12,6 @@ dies, and stops them all on SIGINT or SIGTERM.
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
 import signal
@@ -24,6 +23,7 @@ from typing import Any
 import click
 
 from shoprec import threads
+from shoprec.child_process import end_with_parent
 
 RESTART_WINDOW_S = 10.0  # a worker that dies sooner than this after its start is a crash loop: stop
 STOP_GRACE_S = 10.0
@@ -53,19 +53,9 @@ def _worker(app: str, host: str, port: int, config: dict[str, Any], parent: int,
     from shoprec import threads
 
     threads.set_threads(thread_count)  # the workers share the policy's count
-    _end_with_parent(parent)
+    end_with_parent(parent)  # no worker outlives the supervisor, even one killed by SIGKILL
     sock = listening_socket(host, port)
     uvicorn.Server(uvicorn.Config(app, factory=True, **config)).run(sockets=[sock])
-
-
-def _end_with_parent(parent: int) -> None:
-    """Ask Linux to send this worker SIGTERM when the supervisor dies, even by SIGKILL (which it
-    cannot pass on): otherwise the workers would keep serving, and holding the port, as orphans."""
-    if sys.platform.startswith("linux"):
-        PR_SET_PDEATHSIG = 1  # noqa: N806 - the C constant's name
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # it died before the request above took effect
-        sys.exit(0)
 
 
 def serve_workers(app: str, workers: int, host: str, port: int, config: dict[str, Any]) -> None:

@@ -4,13 +4,18 @@ highlighted and escaped, the shelves' fragments follow posted events, the report
 from __future__ import annotations
 
 import html
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from shoprec.data import schema as S
 from shoprec.data.store import Store
+from shoprec.evaluation.background import RUNNING
 from tests.service.conftest import ADMIN, STOREFRONT, STOREFRONT_KEY
 
 
@@ -74,10 +79,25 @@ def test_search_page_highlights_and_escapes(client: TestClient) -> None:
 def test_report_page_with_and_without_a_report(client: TestClient, shop: Path) -> None:
     assert "No evaluation report yet" in client.get("/report").text
     assert client.get("/report/evaluation.html").status_code == 404
+    assert 'id="report-link"' not in client.get("/").text  # the link appears with the report
     (shop / "reports").mkdir(exist_ok=True)
     (shop / "reports" / "evaluation.html").write_text("<html><body><h1>NDCG 0.42</h1></body></html>")
     assert 'src="/report/evaluation.html"' in client.get("/report").text
     assert "NDCG 0.42" in client.get("/report/evaluation.html").text
+    assert '<a id="report-link" href="/report">Evaluation report</a>' in client.get("/").text
+
+
+def test_the_nav_says_when_an_evaluation_is_running_and_forgets_a_dead_one(client: TestClient, shop: Path) -> None:
+    (shop / "reports").mkdir(exist_ok=True)
+    marker = shop / "reports" / RUNNING
+    marker.write_text(json.dumps({"pid": os.getpid(), "started": 0}))  # a live process: running
+    assert "Evaluation running" in client.get("/").text
+    assert "running in the background" in client.get("/report").text
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()  # ended and reaped: a marker a killed demo left behind
+    marker.write_text(json.dumps({"pid": ended.pid, "started": 0}))
+    assert 'id="report-link"' not in client.get("/").text
+    assert "No evaluation report yet" in client.get("/report").text
 
 
 def test_api_only_mode_serves_no_pages(shop: Path) -> None:

@@ -36,7 +36,7 @@ def dataset_folder(path: Path, main_files: tuple[str, ...]) -> Path:
 def file_source(kind: str, path: Path, options: ReadOptions, mapping: ColumnMapping,
                 prepare: Callable[[RawChunk], RawChunk] | None = None) -> Source:
     """A Source reading one file through the common readers."""
-    return Source(kind, str(path), lambda: read_records(path, options), mapping, prepare, size_bytes=None)
+    return Source(kind, str(path), lambda: read_records(path, options), mapping, prepare)
 
 
 def frame_source(kind: str, label: str, build: Callable[[], pd.DataFrame], mapping: ColumnMapping | None = None) -> Source:

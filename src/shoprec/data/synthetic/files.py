@@ -93,7 +93,7 @@ def write_shop_files(shop: SyntheticShop, out_dir: Path, file_format: str = "csv
     for kind, frame, schema in (("items", shop.items, S.ITEM_SCHEMA), ("users", shop.users, S.USER_SCHEMA)):
         table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False).replace_schema_metadata(None)
         paths[kind] = write_table([table], out_dir / f"{kind}.{file_format}", schema, file_format)
-    with progress.task("writing events", total=shop.spec.events) as bar:
+    with progress.task("generate events", total=shop.spec.events, unit="events") as bar:
         paths["events"] = write_table(shop.event_tables(WRITE_CHUNK_EVENTS), out_dir / f"events.{file_format}",
                                       S.EVENT_SCHEMA, file_format, on_chunk=bar.advance)
     return paths

@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 
 from shoprec.data import schema as S
 from shoprec.errors import ShoprecError
+from shoprec.evaluation.background import REPORT, report_state, reports_dir
 from shoprec.ranking.filters import ItemFilters
 from shoprec.service.deps import Services, get_services
 from shoprec.service.problems import NotBuilt, NotFound
@@ -138,9 +139,10 @@ def item_page(request: Request, services: ServicesDep, item_id: Annotated[str, P
 
 @router.get("/report", response_class=HTMLResponse)
 def report_page(request: Request, services: ServicesDep) -> Response:
-    """The latest evaluation report (written by `shoprec evaluate` / `shoprec demo`)."""
+    """The latest evaluation report (written by `shoprec evaluate` / `shoprec demo`), or what is
+    happening to it (the demo's evaluation may still be running)."""
     user = shopper(request, services)
-    return _page(request, services, "report.html", user, has_report=_report_path(services).exists())
+    return _page(request, services, "report.html", user)
 
 
 @router.get("/report/evaluation.html")
@@ -248,11 +250,12 @@ templates.env.filters["price"] = price
 
 
 def _report_path(services: Services) -> FilePath:
-    return services.workspace / "reports" / "evaluation.html"
+    return reports_dir(services.workspace) / REPORT
 
 
 def _page(request: Request, services: Services, name: str, user: str, status_code: int = 200, **context: Any) -> Response:
     context.update(user=user, shoppers=shopper_choices(request, services), storefront_key=services.storefront_key,
                    bundle=services.engine.bundle.version if services.engine is not None else None,
-                   search_ready=services.search is not None, new_shopper=f"visitor-{secrets.token_hex(3)}")
+                   search_ready=services.search is not None, new_shopper=f"visitor-{secrets.token_hex(3)}",
+                   report=report_state(services.workspace))
     return templates.TemplateResponse(request, name, context, status_code=status_code)
