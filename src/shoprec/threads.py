@@ -32,8 +32,9 @@ _LIBRARY_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "B
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 # OpenMP threads that wait for work sleep instead of spinning. On two busy cores spinning threads
-# steal the time the working ones need: LightGBM's ranker fit took 32-53 s with 2 spinning
-# threads, 15-16 s with 1, and 10-12 s with 2 passive ones (benchmarks/bench_threads.py, load 4-5).
+# steal the time the working ones need: a LightGBM ranker fit with 2 busy processes beside it took
+# 37 s with 2 spinning threads, 12 s with 2 passive ones and 7 s with 1; alone on the machine,
+# 3.1 s spinning, 3.9 s passive, 5.9 s with 1 (benchmarks/bench_threads.py, docs/benchmarks.md).
 WAIT_POLICY = ("OMP_WAIT_POLICY", "PASSIVE")
 
 _configured: int | None = None

@@ -10,7 +10,7 @@ import pytest
 
 from shoprec.cli import COMMANDS, cli
 
-HEAVY = ("pandas", "lightgbm", "sklearn", "torch", "matplotlib", "faiss", "tantivy")
+HEAVY = ("pandas", "pyarrow", "lightgbm", "sklearn", "torch", "matplotlib", "faiss", "tantivy")
 
 
 def _loaded_after(*args: str) -> set[str]:
@@ -26,9 +26,10 @@ def test_listing_the_commands_imports_no_heavy_library() -> None:
     assert _loaded_after("--help") == set()
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "recommend", "tune", "search-train", "search-eval"])
-def test_a_commands_help_imports_neither_lightgbm_nor_scikit_learn_torch_or_matplotlib(command: str) -> None:
-    assert not _loaded_after(command, "--help") & {"lightgbm", "sklearn", "torch", "matplotlib"}
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_commands_help_imports_no_heavy_library(command: str) -> None:
+    # A command's module declares its options with light imports only; what it runs is imported when it runs.
+    assert _loaded_after(command, "--help") == set()
 
 
 def test_the_listed_summaries_are_the_commands_own() -> None:

@@ -10,27 +10,25 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from shoprec import progress
 from shoprec.cli import SPLITS, fusion_flags, run_options, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.json_output import dumps, json_request, json_result_options
 from shoprec.cli.options import parse_ks, parse_list
 from shoprec.cli.train import model_settings
-from shoprec.data.store import load_events_dataset
-from shoprec.evaluation.report import write_report
-from shoprec.evaluation.runner import EvaluationResult, evaluate
-from shoprec.evaluation.splits import make_split
-from shoprec.evaluation.tuning import TuningResult, parse_metric, tune_models
 from shoprec.models.registry import create
-from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES
-from shoprec.ranking.fused import FusionRecommender, fusion_name
-from shoprec.ranking.plan import choose_members, parse_methods
-from shoprec.ranking.plan import learn as learn_fusion
+
+# The evaluation itself (pandas, SciPy, LightGBM) and rich are imported where they run, so that
+# `evaluate --help` does not wait for them.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from shoprec.evaluation.runner import EvaluationResult
+    from shoprec.evaluation.tuning import TuningResult
+    from shoprec.ranking.fused import FusionRecommender
 
 __all__ = ["SPLITS", "print_table", "run_evaluation", "split_options"]  # split_options: its old home, still importable
 PRINTED_METRICS = ("ndcg", "recall", "precision", "map", "mrr", "hit_rate")
@@ -40,13 +38,27 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
                    ks: tuple[int, ...], targets: list[str] | None, exclude_seen: bool,
                    json_path: Path | None, report_path: Path | None, *, tune_metric: str | None = None,
                    max_trials: int | None = None, fusion: str = "all", fusion_members: str | None = None,
-                   n_candidates: int = DEFAULT_N_CANDIDATES, print_json: bool = False) -> EvaluationResult:
+                   n_candidates: int | None = None, print_json: bool = False) -> EvaluationResult:
     """Evaluate on the workspace's data and write the JSON and the report (default: <workspace>/reports/).
 
     With `tune_metric` (e.g. "ndcg@10"), each model is first tuned on a validation split carved
     from the split's train side, then fitted with the chosen values (see the module docstring).
-    With `print_json`, the JSON written is also printed on stdout (`--json`).
+    `n_candidates` is the candidates each fusion member contributes per user (None:
+    shoprec.ranking.candidates.DEFAULT_N_CANDIDATES). With `print_json`, the JSON written is also
+    printed on stdout (`--json`).
     """
+    from shoprec.data.store import load_events_dataset
+    from shoprec.evaluation.report import write_report
+    from shoprec.evaluation.runner import evaluate
+    from shoprec.evaluation.splits import make_split
+    from shoprec.evaluation.tuning import parse_metric, tune_models
+    from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES
+    from shoprec.ranking.fused import fusion_name
+    from shoprec.ranking.plan import choose_members, parse_methods
+    from shoprec.ranking.plan import learn as learn_fusion
+
+    if n_candidates is None:
+        n_candidates = DEFAULT_N_CANDIDATES
     dataset, _ = load_events_dataset(workspace)
     settings = model_settings(model_names, params)
     methods = parse_methods(fusion)
@@ -104,6 +116,9 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
 def print_table(result: EvaluationResult, console: Console | None = None) -> None:
     """One row per model: the accuracy metrics at each K and train seconds (the JSON and the
     report hold every metric, coverage, novelty and diversity included)."""
+    from rich.console import Console
+    from rich.table import Table
+
     console = console or Console(width=None if sys.stdout.isatty() else 200)
     split = result.split
     table = Table(title=f"{split.get('method', '')} split: {split.get('n_evaluated_users', '?')} users evaluated")

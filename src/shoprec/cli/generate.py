@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from shoprec.cli import run_options, workspace_option
-from shoprec.data.ingest import IngestSummary, Source, ingest
-from shoprec.data.store import Store
+
+# The generator and the store (pandas, pyarrow) are imported where they run, so that
+# `generate --help` and `demo --help` do not wait for them.
+if TYPE_CHECKING:
+    from shoprec.data.ingest import IngestSummary
+    from shoprec.data.store import Store
 
 
 def shop_spec_options(func):  # type: ignore[no-untyped-def]
@@ -30,6 +35,7 @@ def shop_spec_options(func):  # type: ignore[no-untyped-def]
 
 def generate_into_store(store: Store, users: int, items: int, events: int, seed: int, lang: str, days: int, start: str) -> IngestSummary:
     """Generate a shop and ingest it (items, users, then events streamed in chunks)."""
+    from shoprec.data.ingest import Source, ingest
     from shoprec.data.synthetic import ShopSpec, generate_shop
     from shoprec.data.synthetic.behaviour import BLOCK_EVENTS
 
@@ -61,6 +67,8 @@ def command(workspace: Path, users: int, items: int, events: int, seed: int, lan
         paths = write_shop_files(shop, out, file_format)
         result: dict[str, object] = {kind: str(path) for kind, path in paths.items()}
     else:
+        from shoprec.data.store import Store
+
         store = Store(workspace)
         try:
             summary = generate_into_store(store, users, items, events, seed, lang, days, start)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from shoprec.cli import run_options, workspace_option
 from shoprec.cli.options import parse_list, parse_pairs
 from shoprec.data.adapters import FORMAT_NAMES, adapter_sources
-from shoprec.data.ingest import KINDS, IngestSummary, Source, ingest
-from shoprec.data.readers import ReadOptions, read_records
-from shoprec.data.store import Store
-from shoprec.data.validate import ColumnMapping
+from shoprec.data.kinds import KINDS
+
+# Reading, validating and storing (pandas, pyarrow) are imported where they run, so that
+# `ingest --help` does not wait for them.
+if TYPE_CHECKING:
+    from shoprec.data.ingest import IngestSummary
 
 
 @click.command("ingest")
@@ -42,6 +45,11 @@ def command(paths: tuple[Path, ...], workspace: Path, dataset_format: str | None
     of stored events are merged. Exits 1 when nothing valid was read, or with --strict when
     anything was rejected.
     """
+    from shoprec.data.ingest import Source, ingest
+    from shoprec.data.readers import ReadOptions, read_records
+    from shoprec.data.store import Store
+    from shoprec.data.validate import ColumnMapping
+
     if delimiter == "\\t":
         delimiter = "\t"
     options = ReadOptions(file_format=file_format, delimiter=delimiter, encoding=encoding,

@@ -8,13 +8,8 @@ from pathlib import Path
 
 import click
 
-from shoprec.bundle import load_current
 from shoprec.cli import run_options, workspace_option
 from shoprec.cli.options import parse_list
-from shoprec.data.store import Store
-from shoprec.ranking.engine import RecommendationEngine
-from shoprec.ranking.filters import ItemFilters
-from shoprec.ranking.rules import RuleSettings
 
 
 @click.command("recommend")
@@ -38,6 +33,13 @@ def command(workspace: Path, user_id: str, k: int, model: str | None, history_te
             brand: str | None, price_min: float | None, price_max: float | None, include_seen: bool,
             exclude_types: str | None, include_out_of_stock: bool, diversity: str, explain: bool, as_json: bool) -> None:
     """Recommend items for one shopper from their history as stored now."""
+    # Imported here, not at the top, so that `recommend --help` does not wait for pandas and the models.
+    from shoprec.bundle import load_current
+    from shoprec.data.store import Store
+    from shoprec.ranking.engine import RecommendationEngine
+    from shoprec.ranking.filters import ItemFilters
+    from shoprec.ranking.rules import RuleSettings
+
     bundle = load_current(workspace)
     excluded = () if include_seen else (tuple(parse_list(exclude_types)) or None)
     rules = RuleSettings(exclude_event_types=excluded, in_stock_only=not include_out_of_stock, diversity=diversity)

@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from shoprec.cli import run_options, workspace_option
-from shoprec.search.results import SORTS, SearchFilters, SearchResult
+from shoprec.search.sorts import SORTS
+
+# The index and the engine (pandas, tantivy) are imported where they run, so that `search --help`
+# does not wait for them.
+if TYPE_CHECKING:
+    from shoprec.search.results import SearchFilters, SearchResult
 
 FACETS_SHOWN = 5  # values per facet in the text output
 
@@ -42,6 +48,7 @@ def command(workspace: Path, query: tuple[str, ...], user_id: str | None, k: int
         _print_suggestions(workspace, text, k, as_json)
         return
     from shoprec.search.lexical import LexicalIndex
+    from shoprec.search.results import SearchFilters
 
     filters = SearchFilters(category=category, brand=brand, price_min=price_min, price_max=price_max,
                             in_stock=True if in_stock else None)

@@ -10,22 +10,24 @@ scored on all the queries. Latency is per query on one thread.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
-from rich.console import Console
-from rich.table import Table
 
 from shoprec import progress
 from shoprec.cli import run_options, workspace_option
 from shoprec.cli.json_output import dumps, json_request, json_result_options
 from shoprec.cli.options import parse_list
 from shoprec.errors import ConfigError
-from shoprec.search.engine import SearchEngine
-from shoprec.search.evaluation import SearchScores, evaluate_search, single_thread, split_queries
-from shoprec.search.hybrid import HybridSettings
-from shoprec.search.judgments import load_judgments
+
+# The engine and the measuring (pandas, LightGBM, sentence models) and rich are imported where
+# they run, so that `search-eval --help` does not wait for them.
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+
+    from shoprec.search.engine import SearchEngine
+    from shoprec.search.evaluation import SearchScores
 
 EVAL_MODES = ("lexical", "semantic", "hybrid_rrf", "hybrid", "ltr")
 DEFAULT_MODES = "lexical,semantic,hybrid,ltr"
@@ -43,6 +45,8 @@ def parse_modes(text: str) -> list[str]:
 
 def mode_search(engine: SearchEngine, mode: str, n: int):  # type: ignore[no-untyped-def]
     """A query -> item ids function for one mode (hybrid_rrf: hybrid with reciprocal rank fusion)."""
+    from shoprec.search.hybrid import HybridSettings
+
     if mode == "hybrid_rrf":
         rrf = HybridSettings(method="rrf", candidates=engine.hybrid.candidates)
         return lambda query: [i for i, _ in engine.ranked(query, "hybrid", n, hybrid=rrf)]
@@ -53,6 +57,8 @@ def run_search_eval(engine: SearchEngine, judgments: pd.DataFrame, modes: list[s
                     recall_k: int = 100, train_fraction: float = 0.5, seed: int = 42) -> dict[str, Any]:
     """Fit the learning modes on the training queries, score every mode on the held-out ones (and
     the modes that learn nothing on all); the JSON-able report."""
+    from shoprec.search.evaluation import evaluate_search, single_thread, split_queries
+
     train, test = split_queries(judgments, train_fraction, seed)
     report: dict[str, Any] = {"k": k, "recall_k": recall_k, "results": {}, "all_queries": {},
                               "split": {"train_fraction": train_fraction, "seed": seed, "train_queries": len(train),
@@ -81,6 +87,9 @@ def run_search_eval(engine: SearchEngine, judgments: pd.DataFrame, modes: list[s
 
 def print_report(report: dict[str, Any], console: Console | None = None) -> None:
     """One row per mode: held-out metrics, and all-queries NDCG where the mode learns nothing."""
+    from rich.console import Console
+    from rich.table import Table
+
     console = console or Console()
     k, recall_k = report["k"], report["recall_k"]
     split = report["split"]
@@ -111,6 +120,9 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
 def command(workspace: Path, judgments_path: Path | None, k: int, recall_k: int, modes: str, train_fraction: float,
             seed: int, as_json: str | None, json_out: Path | None) -> None:
     """Measure search: NDCG@k, recall, latency per mode, on queries no mode learned from."""
+    from shoprec.search.engine import SearchEngine
+    from shoprec.search.judgments import load_judgments
+
     request = json_request(as_json, json_out)
     chosen = parse_modes(modes)
     judgments = load_judgments(judgments_path, workspace)

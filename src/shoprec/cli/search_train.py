@@ -11,17 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from shoprec.cli import run_options, workspace_option
 from shoprec.cli.json_output import dumps
 from shoprec.cli.search_eval import mode_search
 from shoprec.errors import ShoprecError
-from shoprec.search.engine import SearchEngine
-from shoprec.search.evaluation import evaluate_search, single_thread, split_queries
-from shoprec.search.judgments import load_judgments
-from shoprec.search.ranker import FOLDER
 
 
 @click.command("search-train")
@@ -35,6 +29,15 @@ from shoprec.search.ranker import FOLDER
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout, and nothing else there.")
 def command(workspace: Path, judgments_path: Path | None, train_fraction: float, seed: int, as_json: bool) -> None:
     """Train the search ranker (and the hybrid blend) on judged queries; print held-out NDCG."""
+    # Imported here, not at the top, so that `search-train --help` does not wait for pandas, LightGBM and rich.
+    from rich.console import Console
+    from rich.table import Table
+
+    from shoprec.search.engine import SearchEngine
+    from shoprec.search.evaluation import evaluate_search, single_thread, split_queries
+    from shoprec.search.judgments import load_judgments
+    from shoprec.search.ranker import FOLDER
+
     judgments = load_judgments(judgments_path, workspace)
     engine = SearchEngine.open(workspace)
     if engine.semantic is None:

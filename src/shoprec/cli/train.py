@@ -12,26 +12,23 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from shoprec import progress
-from shoprec.bundle import new_bundle_folder, write_bundle
 from shoprec.cli import fusion_flags, run_options, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.options import parse_list, parse_pairs
-from shoprec.data.dataset import Dataset
-from shoprec.data.store import load_events_dataset
 from shoprec.errors import ConfigError, ShoprecError
-from shoprec.evaluation.tuning import load_tuning, parse_metric, tune_models
-from shoprec.models.base import Recommender
-from shoprec.models.isolated_fit import FitFailed, fit_each
+from shoprec.evaluation.tuning_file import load_tuning
 from shoprec.models.registry import DEFAULT_MODELS, MODELS, create
-from shoprec.ranking.cold_start import ContextPopularity
-from shoprec.ranking.engine import CONTEXT_POPULARITY
-from shoprec.ranking.fused import fusion_name
-from shoprec.ranking.plan import choose_members, parse_methods
-from shoprec.ranking.plan import learn as learn_fusion
+
+# What fits, fuses and writes (pandas, SciPy, LightGBM) is imported where it runs, so that
+# `train --help` does not wait for it.
+if TYPE_CHECKING:
+    from shoprec.data.dataset import Dataset
+    from shoprec.models.base import Recommender
+    from shoprec.models.isolated_fit import FitFailed
 
 
 def build_models(names: str, params: tuple[str, ...]) -> dict[str, Recommender]:
@@ -59,6 +56,8 @@ def tuned_settings(settings: dict[str, dict[str, Any]], dataset: Dataset, split:
                    metric: str, max_trials: int | None) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Tune each model on a validation split carved from `dataset` (hyperparameters set with
     `--param` stay fixed); returns the settings to fit with and the manifest's tuning entries."""
+    from shoprec.evaluation.tuning import parse_metric, tune_models
+
     _, metric_k = parse_metric(metric)
     tuned = tune_models(settings, dataset, split, options, metric=metric, ks=(metric_k,), max_trials=max_trials)
     return ({name: r.params for name, r in tuned.items()},
@@ -120,6 +119,15 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], default_
     """
     if tune and params_from is not None:
         raise ConfigError("--tune and --params-from both choose hyperparameters: give one of them")
+    from shoprec.bundle import new_bundle_folder, write_bundle
+    from shoprec.data.store import load_events_dataset
+    from shoprec.models.isolated_fit import fit_each
+    from shoprec.ranking.cold_start import ContextPopularity
+    from shoprec.ranking.engine import CONTEXT_POPULARITY
+    from shoprec.ranking.fused import fusion_name
+    from shoprec.ranking.plan import choose_members, parse_methods
+    from shoprec.ranking.plan import learn as learn_fusion
+
     settings = model_settings(model_names, params)
     models = {name: create(name, **given) for name, given in settings.items()}  # checks names and values early
     methods = parse_methods(fusion)

@@ -9,23 +9,30 @@ The choices go to `<workspace>/tuning.json`, which `train --params-from` reads.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from shoprec import progress
 from shoprec.cli import run_options, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.json_output import dumps, json_request, json_result_options
 from shoprec.cli.options import parse_list
 from shoprec.cli.train import model_settings
-from shoprec.data.store import load_events_dataset
-from shoprec.evaluation.splits import make_split
-from shoprec.evaluation.tuning import TUNING_FILE, TuningResult, parse_metric, save_tuning, tune_models
+from shoprec.evaluation.tuning_file import TUNING_FILE, save_tuning
+
+# The tuning itself (pandas, SciPy) and rich are imported where they run, so that `tune --help`
+# does not wait for them.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from shoprec.evaluation.tuning import TuningResult
 
 
 def print_tuning(results: dict[str, TuningResult], console: Console | None = None) -> None:
     """One row per model: the chosen values, their validation metric, how many trials."""
+    from rich.console import Console
+    from rich.table import Table
+
     console = console or Console()
     metric = next(iter(results.values())).metric if results else ""
     table = Table(title=f"tuned on validation ({metric})")
@@ -52,6 +59,10 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], split: s
             cutoff: str | None, last_n: int, ratio: float, by: str, seed: int, metric: str, max_trials: int | None,
             targets: str | None, include_seen: bool, as_json: str | None, json_out: Path | None) -> None:
     """Search each model's tuning space on a validation split carved from the train side of the chosen split."""
+    from shoprec.data.store import load_events_dataset
+    from shoprec.evaluation.splits import make_split
+    from shoprec.evaluation.tuning import parse_metric, tune_models
+
     request = json_request(as_json, json_out)
     settings = model_settings(model_names, params)
     _, metric_k = parse_metric(metric)

@@ -20,14 +20,13 @@ import pyarrow.parquet as pq
 
 from shoprec.data import schema as S
 from shoprec.data.event_hash import event_hashes
+from shoprec.data.kinds import KINDS
 from shoprec.data.quarantine import QuarantineWriter
 from shoprec.data.readers import RawChunk
 from shoprec.data.store import Manifest, Store
 from shoprec.data.validate import VALIDATORS, ColumnMapping
 from shoprec.errors import DataError
 from shoprec.progress import task
-
-KINDS = ("events", "items", "users", "judgments")
 
 
 @dataclass

@@ -11,12 +11,10 @@ data): test events cannot influence the choice because they are never passed in.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,10 +24,14 @@ from shoprec.errors import ConfigError, ShoprecError
 from shoprec.evaluation.metrics import METRICS
 from shoprec.evaluation.runner import evaluate
 from shoprec.evaluation.splits import validation_split
+from shoprec.evaluation.tuning_file import TUNING_FILE, load_tuning, save_tuning
 from shoprec.models.registry import VARIANT_PARAMS, create, model_class
 
+# TUNING_FILE, load_tuning and save_tuning: the tuning file, in shoprec.evaluation.tuning_file, still importable here.
+__all__ = ["DEFAULT_METRIC", "TUNING_FILE", "Trial", "TuningResult", "grid_points", "load_tuning", "parse_metric",
+           "save_tuning", "tune_model", "tune_models", "validation_options"]
+
 DEFAULT_METRIC = "ndcg@10"
-TUNING_FILE = "tuning.json"
 
 
 @dataclass(frozen=True)
@@ -172,32 +174,3 @@ def tune_models(
     """`tune_model` for each model of `settings` (model -> hyperparameters held fixed)."""
     return {name: tune_model(name, train, method, split_options, fixed_params=fixed, **kwargs)
             for name, fixed in settings.items()}
-
-
-def save_tuning(path: Path, results: Mapping[str, TuningResult], extra: Mapping[str, Any] | None = None) -> None:
-    """Write `{model: {params, metric, value, trials, validation, ...extra}}` to `path`.
-
-    Models already in an existing file and not tuned now are kept, so tuning models one at a
-    time builds up one file.
-    """
-    path = Path(path)
-    entries: dict[str, Any] = load_tuning(path) if path.exists() else {}
-    for name, result in results.items():
-        entries[name] = {**result.to_dict(), **(extra or {})}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(entries, indent=2, default=str) + "\n", encoding="utf-8")
-
-
-def load_tuning(path: Path) -> dict[str, Any]:
-    """Read a tuning file written by `save_tuning`; a clear error when it is missing or damaged."""
-    path = Path(path)
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ShoprecError(f"{path}: no tuning file; run 'shoprec tune' first") from exc
-    except json.JSONDecodeError as exc:
-        raise ShoprecError(f"{path}: not valid JSON: {exc}") from exc
-    if not isinstance(entries, dict) or not all(isinstance(e, dict) and isinstance(e.get("params"), dict)
-                                                for e in entries.values()):
-        raise ShoprecError(f"{path}: expected {{model: {{\"params\": {{...}}, ...}}}}")
-    return entries

@@ -1,17 +1,21 @@
 """Model names -> classes, for the CLI, configs and the shared test suite.
 
 Classes are named by import path and imported on first use, so that asking for popularity never
-imports PyTorch, and a missing optional dependency is reported for the model that needs it.
+imports PyTorch, and a missing optional dependency is reported for the model that needs it. The
+module itself imports no model code (nor numpy): the command line reads its names to declare
+options.
 """
 
 from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shoprec.errors import ConfigError, ShoprecError
-from shoprec.models.base import Recommender, read_model_meta
+
+if TYPE_CHECKING:
+    from shoprec.models.base import Recommender
 
 # Every model shoprec ships; the contract tests run over all of them. Variants of one algorithm
 # are separate entries with other default hyperparameters (see VARIANT_PARAMS).
@@ -87,6 +91,8 @@ def name_of(model: Recommender | type[Recommender]) -> str:
 
 def load_model(directory: Path) -> Recommender:
     """Load whichever registered model `directory` holds."""
+    from shoprec.models.base import read_model_meta
+
     class_name = read_model_meta(directory)["class"]
     for name, path in MODELS.items():
         if path.endswith(f":{class_name}"):

@@ -9,12 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from shoprec.ranking.filters import ItemFilters as SearchFilters
+from shoprec.search.sorts import BROWSE_SORT, SORTS
 
-__all__ = ["BROWSE_SORT", "SORTS", "Hit", "SearchFilters", "SearchResult"]
-
-# Orders a search can be sorted by; "relevance" on an empty query (browsing) means BROWSE_SORT.
-SORTS = ("relevance", "price_asc", "price_desc", "popularity", "newest")
-BROWSE_SORT = "popularity"
+__all__ = ["BROWSE_SORT", "SORTS", "Hit", "SearchFilters", "SearchResult"]  # the sorts: shoprec.search.sorts
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from shoprec.data.ingest import Source
-from shoprec.data.readers import ReadOptions
 from shoprec.errors import DataError
 
-Adapter = Callable[[Path, ReadOptions], list[Source]]
+if TYPE_CHECKING:  # the adapters and the ingest path load pandas: imported when a format is used
+    from shoprec.data.ingest import Source
+    from shoprec.data.readers import ReadOptions
+
+    Adapter = Callable[[Path, ReadOptions], list[Source]]
 
 
 def _registry() -> dict[str, Adapter]:
