@@ -10,17 +10,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from shoprec.errors import ShoprecError
-
-if TYPE_CHECKING:
-    from shoprec.evaluation.tuning import TuningResult
 
 TUNING_FILE = "tuning.json"
 
 
-def save_tuning(path: Path, results: Mapping[str, TuningResult], extra: Mapping[str, Any] | None = None) -> None:
+class Tuned(Protocol):
+    """What the file keeps of a tuning result (shoprec.evaluation.tuning.TuningResult)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def save_tuning(path: Path, results: Mapping[str, Tuned], extra: Mapping[str, Any] | None = None) -> None:
     """Write `{model: {params, metric, value, trials, validation, ...extra}}` to `path`.
 
     Models already in an existing file and not tuned now are kept, so tuning models one at a
