@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.utils.extmath import randomized_svd
 
 from shoprec.data.dataset import Dataset
 from shoprec.data.history import Histories
@@ -53,6 +52,9 @@ class PureSVDRecommender(Recommender):
         if rank == 0:  # no users or no items: nothing to project onto
             self.item_factors_ = np.zeros((dataset.n_items, 0), dtype=np.float32)
         else:
+            # imported here: scikit-learn costs 2 s, and loading a bundle (every request path) never needs it
+            from sklearn.utils.extmath import randomized_svd
+
             _, _, vt = randomized_svd(interactions, rank, random_state=int(self.seed))
             self.item_factors_ = np.ascontiguousarray(vt.T, dtype=np.float32)
         self.popularity_ = np.asarray(interactions.sum(axis=0), dtype=np.float32).ravel()
