@@ -39,6 +39,12 @@ from shoprec.ranking.ltr_features import MODEL_SEPARATOR, build_features, featur
 from shoprec.ranking.weights import LabelledBatch, learn_weights, ndcg_of_scores
 
 VALIDATION_K = 10
+# At most this many validation users teach the fusion methods (a seeded sample of the rest is
+# left out). Learning costs grow with users x candidates: 14,457 users of a 1M-event shop made
+# fusion learning 1,071 s, 11 times the members' fits (docs/benchmarks.md, "Time to value"). Every
+# data set the quality tables measure has fewer (MovieLens 610 users, REES46 and the demo shop
+# about 1,100 validation users), so their numbers do not depend on it.
+MAX_VALIDATION_USERS = 2_000
 
 
 @dataclass(frozen=True)
@@ -82,9 +88,11 @@ def fit_members(settings: Mapping[str, Mapping[str, Any]], dataset: Dataset) -> 
 def prepare_validation(member_settings: Mapping[str, Mapping[str, Any]], dataset: Dataset, *,
                        protocol: str = "temporal", options: Mapping[str, Any] | None = None,
                        targets: Collection[str] | None = None, exclude_seen: bool = True,
-                       n_candidates: int = DEFAULT_N_CANDIDATES) -> Validation:
-    """Carve validation from `dataset`, fit the members there, gather and label the candidates."""
-    split = validation_split(dataset, protocol, **dict(options or {}))
+                       n_candidates: int = DEFAULT_N_CANDIDATES,
+                       max_users: int | None = MAX_VALIDATION_USERS, seed: int = 42) -> Validation:
+    """Carve validation from `dataset`, fit the members there, gather and label the candidates of
+    at most `max_users` validation users (a seeded sample when there are more; None: all)."""
+    split = sample_users(validation_split(dataset, protocol, **dict(options or {})), max_users, seed)
     members: dict[str, Recommender] = {}
     seconds: dict[str, float] = {}
     with progress.task("fusion: fitting members on validation", total=len(member_settings), unit="models") as bar:
@@ -95,6 +103,19 @@ def prepare_validation(member_settings: Mapping[str, Mapping[str, Any]], dataset
             bar.advance()
     return validation_from(split, members, targets=targets, exclude_seen=exclude_seen, n_candidates=n_candidates,
                            member_seconds=seconds)
+
+
+def sample_users(split: Split, max_users: int | None, seed: int = 42) -> Split:
+    """`split` with test events of at most `max_users` users (a seeded uniform sample), the train
+    side untouched; `info` records how many there were."""
+    users = np.unique(split.test.event_users)
+    if max_users is None or len(users) <= max_users:
+        return split
+    if max_users < 1:
+        raise ValueError(f"max_users must be at least 1, got {max_users}")
+    chosen = np.random.default_rng(seed).choice(users, size=max_users, replace=False)
+    test = split.test.subset(np.isin(split.test.event_users, chosen))
+    return Split(split.train, test, {**split.info, "validation_users_sampled": f"{max_users} of {len(users)}"})
 
 
 def validation_from(split: Split, members: Mapping[str, Recommender], *, targets: Collection[str] | None = None,
