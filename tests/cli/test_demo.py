@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from shoprec.cli import cli
 from shoprec.evaluation.background import LOG, REPORT, RUNNING, report_state
-from tests.service.conftest import _free_port
+from tests.service.conftest import _free_port, process_alive
 
 T = TypeVar("T")
 TINY_SHOP = ("--users", "150", "--items", "80", "--events", "5000", "--days", "30")
@@ -90,13 +90,6 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has ended; only its parent's wait is missing
-
 
 def test_the_demo_serves_before_its_report_then_links_it(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
@@ -127,7 +120,7 @@ def test_the_demo_serves_before_its_report_then_links_it(tmp_path: Path) -> None
         below = _descendants(proc.pid)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
-        _until(lambda: not any(_alive(pid) for pid in below), 30, "end of every process the demo started")
+        _until(lambda: not any(process_alive(pid) for pid in below), 30, "end of every process the demo started")
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 0), (signal.SIGINT, 0), (signal.SIGKILL, -signal.SIGKILL)])
@@ -143,7 +136,7 @@ def test_stopping_the_demo_mid_evaluation_stops_the_evaluation_too(tmp_path: Pat
         assert _recommendations(url) is not None  # served while the evaluation runs
         proc.send_signal(signum)
         assert proc.wait(timeout=60) == status  # SIGINT too: uvicorn takes it as a request to stop, as in serve
-        _until(lambda: not any(_alive(pid) for pid in below), 30, "end of every process the demo started")
+        _until(lambda: not any(process_alive(pid) for pid in below), 30, "end of every process the demo started")
         assert report_state(workspace) == "none"  # the storefront would no longer say "running"
         assert (workspace / "reports" / LOG).exists()
 

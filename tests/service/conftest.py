@@ -72,6 +72,15 @@ def client(shop: Path) -> Iterator[TestClient]:
         yield test_client
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (from /proc); a zombie has ended, only its parent's wait is missing."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.service.conftest import ADMIN, serving
+from tests.service.conftest import ADMIN, process_alive, serving
 
 
 def test_acknowledged_events_survive_kill_9_of_the_server(shop: Path) -> None:
@@ -70,9 +70,9 @@ def test_workers_end_when_their_supervisor_is_killed(shop: Path) -> None:
         os.kill(proc.pid, signal.SIGKILL)  # no chance to stop them itself
         proc.wait(timeout=30)
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        while time.monotonic() < deadline and any(process_alive(pid) for pid in workers):
             time.sleep(0.1)
-        assert not any(_alive(pid) for pid in workers), "a worker outlived its killed supervisor"
+        assert not any(process_alive(pid) for pid in workers), "a worker outlived its killed supervisor"
 
 
 def _workers(url: str, expected: int) -> set[int]:
@@ -87,10 +87,3 @@ def _workers(url: str, expected: int) -> set[int]:
     assert len(seen) == expected, f"only workers {seen} answered"
     return seen
 
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has ended; only its parent's wait is missing
