@@ -152,8 +152,9 @@ def fit_each(models: dict[str, Recommender], dataset: Dataset, folder: Path, *, 
             if isolate:
                 fitted[name] = fit_isolated(name, model, dataset, model_path(folder, name))
             else:
-                fitted[name] = model.fit(dataset)
+                model.fit(dataset)
                 model.save(model_path(folder, name))
+                fitted[name] = model  # only once saved: a failed save is a failure, not a half-fitted entry
         except FitFailed as exc:
             failure = exc
         except Exception as exc:  # in-process fit: the model's own error
