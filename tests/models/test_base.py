@@ -14,7 +14,8 @@ from shoprec.data.dataset import Dataset
 from shoprec.data.history import Histories
 from shoprec.data.idmap import IdMap
 from shoprec.data.schema import EVENT_TYPE_CODE
-from shoprec.errors import ConfigError
+from shoprec.errors import ConfigError, ShoprecError
+from shoprec.models import base
 from shoprec.models.base import Recommender, kth_largest, seen_items, top_k
 from shoprec.models.ranked import RankedList
 
@@ -90,6 +91,45 @@ def test_sparse_and_json_state_round_trip(planted: Dataset, tmp_path: Path) -> N
     assert (loaded.similarity_ != model.similarity_).nnz == 0
     assert loaded.label_ == "co-occurrence"
     assert loaded.weights_ == planted.weights
+
+
+class DenseCooccurrence(Cooccurrence):
+    """The same scores from a dense matrix, to test how large dense state is saved."""
+
+    def _fit(self, dataset: Dataset) -> None:
+        super()._fit(dataset)
+        self.dense_ = self.similarity_.toarray().astype(np.float32)
+        self.small_ = np.arange(3)
+
+    def _score(self, histories: Histories, items: np.ndarray | None) -> np.ndarray:
+        scores = np.asarray(self.history_matrix(histories) @ self.dense_)
+        return scores if items is None else scores[:, items]
+
+
+def test_large_dense_state_is_memory_mapped_read_only_and_scores_the_same(planted: Dataset, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    model = DenseCooccurrence().fit(planted)
+    monkeypatch.setattr(base, "MMAP_MIN_BYTES", model.dense_.nbytes)  # dense_ is large enough, small_ is not
+    model.save(tmp_path)
+    assert (tmp_path / "dense_.npy").exists() and not (tmp_path / "small_.npy").exists()
+    with np.load(tmp_path / "state.npz") as npz:
+        assert "dense_" not in npz.files and "small_" in npz.files
+    loaded = DenseCooccurrence.load(tmp_path)
+    assert isinstance(loaded.dense_, np.memmap) and not loaded.dense_.flags.writeable
+    assert not isinstance(loaded.small_, np.memmap)
+    histories = Histories.from_lists([[(0, VIEW, 0), (1, PURCHASE, 1)], [(5, VIEW, 0)]])
+    np.testing.assert_array_equal(loaded.score(histories), model.score(histories))
+
+
+def test_a_state_file_outside_the_model_folder_is_refused(planted: Dataset, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(base, "MMAP_MIN_BYTES", 0)
+    DenseCooccurrence().fit(planted).save(tmp_path)
+    meta = json.loads((tmp_path / "model.json").read_text())
+    meta["state"]["dense_"]["file"] = "../elsewhere.npy"
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ShoprecError, match="dense_.*'../elsewhere.npy'"):
+        DenseCooccurrence.load(tmp_path)
 
 
 def test_unsavable_state_names_the_attribute(planted: Dataset, tmp_path: Path) -> None:

@@ -49,6 +49,20 @@ def test_a_new_history_scores_its_weights_times_b() -> None:
     np.testing.assert_allclose(model.score(history, np.array([5, 0]))[0], (h @ b)[[5, 0]], rtol=1e-5, atol=1e-6)
 
 
+def test_scores_the_same_from_the_rows_a_batch_touches_as_from_all_of_b() -> None:
+    # A batch touching few items multiplies only B's rows of those items; one touching most, all of B.
+    dataset, x = shop(6, n_users=30, n_items=12)
+    model = EASERecommender(l2=4.0).fit(dataset)
+    p = np.linalg.inv(x.T @ x + 4.0 * np.eye(12))
+    b = np.eye(12) - p / np.diag(p)[None, :]
+    few = Histories.from_lists([[(3, VIEW, T0)], [(7, PURCHASE, T0)]])  # 2 of 12 items touched
+    many = Histories.from_lists([[(i, VIEW, T0)] for i in range(12)])  # all 12 touched
+    np.testing.assert_allclose(model.score(few), np.array([b[3], 5.0 * b[7]]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.score(many), b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.score(few, np.array([0, 7])), np.array([b[3, [0, 7]], 5.0 * b[7, [0, 7]]]),
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_empty_history_scores_by_popularity() -> None:
     dataset, x = shop(3, n_users=15, n_items=6)
     scores = EASERecommender().fit(dataset).score(Histories.empty(1))[0]

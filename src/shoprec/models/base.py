@@ -34,6 +34,10 @@ from shoprec.models.ranked import RankedList
 MODEL_FILE = "model.json"
 STATE_FILE = "state.npz"
 FORMAT_VERSION = 1
+# A dense learned array at least this big is saved as its own `<name>.npy` and memory-mapped (read
+# only) on load, so a process reads only the rows it touches and the workers of one service share
+# the pages: EASE's matrix for 20,000 items is 1.6 GB, of which one shopper's answer reads a few rows.
+MMAP_MIN_BYTES = 64 * 2**20
 
 _HYPERPARAMETER_KINDS = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -229,6 +233,10 @@ class Recommender(ABC):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         arrays, state = _encode_state(type(self).__name__, self._learned_state())
+        for name, info in state.items():
+            if info["kind"] == "array" and arrays[name].nbytes >= MMAP_MIN_BYTES:
+                info["file"] = f"{name}.npy"
+                np.save(directory / info["file"], arrays.pop(name), allow_pickle=False)
         np.savez(directory / STATE_FILE, allow_pickle=False, **arrays)
         self._save_extra(directory)
         meta = {"format_version": FORMAT_VERSION, "class": type(self).__name__, "params": self.get_params(), "state": state}
@@ -247,6 +255,7 @@ class Recommender(ABC):
         model = cls(**meta["params"])
         with np.load(Path(directory) / STATE_FILE, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
+        arrays.update(_mapped_arrays(Path(directory), meta["state"]))
         for name, value in _decode_state(meta["state"], arrays).items():
             setattr(model, name, value)
         model._load_extra(Path(directory))
@@ -372,6 +381,19 @@ def _encode_state(owner: str, state: dict[str, Any]) -> tuple[dict[str, np.ndarr
                 ) from exc
             described[name] = {"kind": "json", "value": value}
     return arrays, described
+
+
+def _mapped_arrays(directory: Path, described: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The arrays saved as their own .npy file (see MMAP_MIN_BYTES), memory-mapped read-only."""
+    mapped = {}
+    for name, info in described.items():
+        file = info.get("file")
+        if file is None:
+            continue
+        if info.get("kind") != "array" or not isinstance(file, str) or Path(file).name != file or not file.endswith(".npy"):
+            raise ShoprecError(f"{directory / MODEL_FILE}: state {name!r} names file {file!r}; expected '<name>.npy' in the same folder")
+        mapped[name] = np.load(directory / file, mmap_mode="r", allow_pickle=False)
+    return mapped
 
 
 def _decode_state(described: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:

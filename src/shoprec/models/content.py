@@ -14,8 +14,6 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from shoprec.data import schema as S
 from shoprec.data.dataset import Dataset
@@ -81,6 +79,8 @@ class ContentRecommender(Recommender):
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, dataset: Dataset) -> None:
+        from sklearn.preprocessing import normalize  # imported here: loading a saved model needs no scikit-learn
+
         items, n = dataset.items, dataset.n_items
         blocks = [
             (self._text_block(items), 1.0),
@@ -129,6 +129,8 @@ def item_texts(items: pd.DataFrame) -> list[str]:
 
 def tfidf_matrix(texts: list[str], max_features: int, ngram_max: int = 1, min_df: int | float = 1) -> sp.csr_matrix:
     """Items x terms TF-IDF (sublinear tf, smooth idf, rows L2-normalised); no columns when no term survives."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # imported here: scikit-learn takes seconds to import
+
     vectorizer = TfidfVectorizer(max_features=max_features, ngram_range=(1, ngram_max), min_df=min_df,
                                  token_pattern=TOKEN_PATTERN, sublinear_tf=True, dtype=np.float64)
     try:

@@ -77,7 +77,14 @@ class EASERecommender(Recommender):
     def _score(self, histories: Histories, items: np.ndarray | None) -> np.ndarray:
         # float32 like B: a float64 history would make scipy copy B to float64 on every call.
         history = self.history_matrix(histories).astype(np.float32)
-        weights = self.item_item_weights_ if items is None else self.item_item_weights_[:, items]
+        weights = self.item_item_weights_
+        touched = np.unique(history.indices)
+        if len(touched) < weights.shape[0] // 2:
+            # Only the rows of B that some history touches: B may be memory-mapped (a saved model), and
+            # a few shoppers' answers then read a few rows of it from disk, not all of it.
+            history, weights = history[:, touched], weights[touched]
+        if items is not None:
+            weights = weights[:, items]
         scores = np.asarray(history @ weights, dtype=np.float32)
         empty = history.getnnz(axis=1) == 0
         scores[empty] = self.popularity_ if items is None else self.popularity_[items]
