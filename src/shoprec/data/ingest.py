@@ -1,7 +1,8 @@
 """Ingestion: sources -> validated canonical rows -> the store, with a quarantine and a summary.
 
-Events are streamed chunk by chunk into one new segment per ingest, so memory stays bounded by
-the chunk size (plus 8 bytes per stored event for the repeat check). Exact repeats of an event
+Events are streamed chunk by chunk into one new segment per ingest, written in sorted runs
+(shoprec.data.segment_writer), so memory stays bounded by a chunk and a run (plus 8 bytes per
+stored event for the repeat check). Exact repeats of an event
 already stored, or seen earlier in the same ingest, are merged (counted as duplicates).
 """
 
@@ -16,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from shoprec.data import schema as S
 from shoprec.data.event_hash import event_hashes
 from shoprec.data.kinds import KINDS
 from shoprec.data.quarantine import QuarantineWriter
 from shoprec.data.readers import RawChunk
+from shoprec.data.segment_writer import SegmentWriter
 from shoprec.data.store import Manifest, Store
 from shoprec.data.validate import VALIDATORS, ColumnMapping
 from shoprec.errors import DataError
@@ -207,8 +208,7 @@ class _Staged:
 
 def _ingest_events(staged: _Staged, source: Source, quarantine: QuarantineWriter, summary: IngestSummary) -> None:
     tmp = staged.store.new_path("events/seg").with_suffix(".tmp")
-    writer: pq.ParquetWriter | None = None
-    rows = 0
+    writer = SegmentWriter(tmp)
     inline_items: list[pd.DataFrame] = []
     try:
         for chunk in _read(source):
@@ -227,19 +227,14 @@ def _ingest_events(staged: _Staged, source: Source, quarantine: QuarantineWriter
             if inline is not None:
                 inline_items.append(inline)
             if len(kept):
-                table = pa.Table.from_pandas(kept, schema=S.STORED_EVENT_SCHEMA, preserve_index=False)
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, S.STORED_EVENT_SCHEMA, compression="zstd")
-                writer.write_table(table)
-                rows += len(kept)
+                writer.write(pa.Table.from_pandas(kept, schema=S.STORED_EVENT_SCHEMA, preserve_index=False))
                 staged.count_items(kept[S.ITEM_ID])
             summary.accepted += len(kept)
             summary.count("events", "accepted", len(kept))
     finally:
-        if writer is not None:
-            writer.close()
-    if rows:
-        staged.segments.append((tmp, rows, source.label))
+        writer.close()
+    if writer.rows:
+        staged.segments.append((tmp, writer.rows, source.label))
     if inline_items:
         latest = pd.concat(inline_items, ignore_index=True).sort_values(S.TIMESTAMP, kind="stable")
         staged.merge("items", _collapse_latest(latest.drop(columns=[S.TIMESTAMP]), S.ITEM_ID))

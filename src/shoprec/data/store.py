@@ -32,6 +32,7 @@ from shoprec.data import schema as S
 from shoprec.data.dataset import Dataset
 from shoprec.data.event_hash import event_hashes
 from shoprec.data.live_log import LiveLog
+from shoprec.data.segment_writer import write_segment
 from shoprec.errors import DataError, ShoprecError
 
 MANIFEST = "manifest.json"
@@ -176,7 +177,7 @@ class Store:
             live = live[~np.isin(live[S.EVENT_HASH].to_numpy(), self.stored_hashes(manifest))]
             if len(live):
                 tmp = self.new_path("events/seg").with_suffix(".tmp")
-                pq.write_table(pa.Table.from_pandas(live, schema=S.STORED_EVENT_SCHEMA, preserve_index=False), tmp)
+                write_segment(tmp, pa.Table.from_pandas(live, schema=S.STORED_EVENT_SCHEMA, preserve_index=False))
                 self.add_segment(manifest, tmp, len(live), "live log")
             manifest.live_compacted_upto = int(seqs.max())
         self.live.delete_upto(int(seqs.max()))
