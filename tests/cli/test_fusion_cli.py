@@ -35,13 +35,13 @@ def test_evaluate_lists_every_fusion_method_with_what_it_learned(tmp_path: Path)
     importances = written["fusion"]["ltr_importances"]
     assert any(name.startswith("itemknn__") for name in importances) and abs(sum(importances.values()) - 1) < 1e-3
     assert written["fusion"]["best_on_validation"] in names
-    # the ranker's base: the best member on validation, its weight the best of those tried out of fold
+    # the ranker's base: the best member on validation, its weight the best of those tried on the first fold
     base = written["fusion"]["info"]["ltr_base"]
     members = {m: written["fusion"]["validation_ndcg@10"][m] for m in ("popularity", "itemknn", "content")}
     assert base["feature"] == f"{max(members, key=members.get)}__score"
-    tried = base["validation_ndcg@10_by_weight"]
+    tried = base["first_fold_ndcg@10_by_weight"]
     assert set(tried) == {"0.0", "1.0", "3.0"} and tried[str(base["weight"])] == max(tried.values())
-    assert abs(written["fusion"]["validation_ndcg@10"]["fusion:ltr"] - tried[str(base["weight"])]) < 1e-6
+    assert 0.0 < written["fusion"]["validation_ndcg@10"]["fusion:ltr"] <= 1.0
     html = (tmp_path / "r.html").read_text()
     assert "feature importances" in html and "fusion:ltr" in html
 
