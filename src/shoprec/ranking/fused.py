@@ -27,8 +27,9 @@ from shoprec.features.context import DEFAULT_COUNTRY
 from shoprec.features.items import ItemFeatures
 from shoprec.models.base import Recommender
 from shoprec.models.ranked import RankedList
+from shoprec.ranking.batch_fusion import borda_points_batch, contributions_batch
 from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES, CandidateBatch, generate
-from shoprec.ranking.fusion import DEFAULT_RRF_K, FUSION_METHODS, NORMALISATIONS, borda_points, contributions
+from shoprec.ranking.fusion import DEFAULT_RRF_K, FUSION_METHODS, NORMALISATIONS
 from shoprec.ranking.ltr import LearnedRanker
 from shoprec.ranking.ltr_features import Standardiser, build_features, feature_names
 from shoprec.retrieval.ann import AnnIndex
@@ -191,18 +192,9 @@ class FusionRecommender(Recommender):
                                          Standardiser(self.user_mean_, self.user_std_))
             parts = self._ranker.contributions(features) if explain else {}
             return self._ranker.predict(features), parts, None
-        bounds = batch.bounds()
-        parts = np.zeros(batch.scores.shape)
-        tiebreak = np.zeros(len(batch.items)) if self.method == "vote" else None
-        for u in range(batch.n_users):
-            lo, hi = bounds[u], bounds[u + 1]
-            if hi == lo:
-                continue
-            table = batch.for_user(u)
-            parts[lo:hi] = contributions(table, self.method, weights=self.fusion_weights_, rrf_k=self.rrf_k,
-                                         normalisation=self.normalisation, vote_k=self.vote_k)
-            if tiebreak is not None:
-                tiebreak[lo:hi] = borda_points(table).sum(axis=1)
+        parts = contributions_batch(batch, self.method, weights=self.fusion_weights_, rrf_k=self.rrf_k,
+                                    normalisation=self.normalisation, vote_k=self.vote_k)
+        tiebreak = borda_points_batch(batch).sum(axis=1) if self.method == "vote" else None
         return parts.sum(axis=1), {name: parts[:, j] for j, name in enumerate(batch.sources)}, tiebreak
 
     def item_features(self) -> ItemFeatures:

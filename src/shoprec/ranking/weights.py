@@ -16,8 +16,8 @@ from functools import cached_property
 import numpy as np
 
 from shoprec.evaluation.metrics import accuracy_per_user
+from shoprec.ranking.batch_fusion import filled_normalised_batch
 from shoprec.ranking.candidates import CandidateBatch
-from shoprec.ranking.fusion import Candidates, filled_normalised
 
 WEIGHT_GRID = (0.0, 0.25, 0.5, 0.8, 1.25, 2.0, 4.0)  # multiples of a weight's current value
 ADD_BACK = (0.05, 0.1, 0.25, 0.5, 1.0)  # shares of the total weight tried for a member at zero
@@ -92,14 +92,7 @@ def ndcg_of_scores(labelled: LabelledBatch, scores: np.ndarray, k: int = 10, tie
 
 def normalised_matrix(batch: CandidateBatch, normalisation: str) -> np.ndarray:
     """(N, m): every member's scores normalised within each user's candidates, floors filled."""
-    out = np.empty_like(batch.scores)
-    bounds = batch.bounds()
-    for u in range(batch.n_users):
-        lo, hi = bounds[u], bounds[u + 1]
-        if hi > lo:
-            table = Candidates(batch.items[lo:hi], batch.scores[lo:hi], batch.ranks[lo:hi], batch.sources, batch.lengths[u])
-            out[lo:hi] = filled_normalised(table, normalisation)
-    return out
+    return filled_normalised_batch(batch, normalisation)
 
 
 def learn_weights(labelled: LabelledBatch, normalisation: str = "minmax", k: int = 10,
