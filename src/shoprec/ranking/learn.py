@@ -27,7 +27,6 @@ import numpy as np
 from shoprec import progress
 from shoprec.data import schema as S
 from shoprec.data.dataset import Dataset
-from shoprec.data.history import Histories
 from shoprec.evaluation.runner import DEFAULT_TARGET_EVENT_TYPES, EvaluationTask, build_task
 from shoprec.evaluation.splits import Split, validation_split
 from shoprec.features.items import ItemFeatures
@@ -37,7 +36,7 @@ from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES, CandidateBatch, gen
 from shoprec.ranking.fused import ALL_METHODS, LTR, FusionRecommender
 from shoprec.ranking.ltr import BASE_WEIGHT_CHOICES, DEFAULT_GRADE, GRADE_OF_EVENT, LearnedRanker, RankerSettings
 from shoprec.ranking.ltr_features import MODEL_SEPARATOR, build_features, feature_names
-from shoprec.ranking.weights import LabelledBatch, learn_weights, ndcg_of_scores
+from shoprec.ranking.weights import LabelledBatch, learn_weights, ndcg_of_scores, normalised_matrix
 
 VALIDATION_K = 10
 # At most this many validation users teach the fusion methods (a seeded sample of the rest is
@@ -154,11 +153,14 @@ def learn_fusions(methods: Sequence[str], members: Mapping[str, Recommender], da
         probe = FusionRecommender(**{**params, "method": method})
         key = f"fusion:{method}"
         if method == "weighted":
-            best_norm, weights, _ = _learn_weighted(labelled, probe)
-            probe.normalisation = best_norm
+            # Each normalisation once for the whole batch: it is per user, so a fold's rows of it are the fold's own.
+            matrices = {norm: normalised_matrix(batch, norm) for norm in ("minmax", "zscore")}
+            trials = {norm: learn_weights(labelled, norm, VALIDATION_K, matrix=matrix) for norm, matrix in matrices.items()}
+            best_norm = max(trials, key=lambda n: trials[n][1])
+            weights = trials[best_norm][0]
             result.weights[method] = weights
-            result.validation[key] = _out_of_fold(labelled, folds, partial(_weighted_scores, probe, batch, histories, now, best_norm))
-            fitted = FusionRecommender(**{**probe.get_params(), "members": params["members"]}).install(
+            result.validation[key] = _out_of_fold(labelled, folds, partial(_weighted_scores, matrices[best_norm], best_norm))
+            fitted = FusionRecommender(**{**params, "method": method, "normalisation": best_norm}).install(
                 members, dataset, weights=weights, validation={"ndcg@10": result.validation[key]})
         elif method == LTR:
             features, standardiser = build_features(batch, histories, _item_features(validation), now, probe.country)
@@ -229,18 +231,12 @@ def _folds(n_users: int, seed: int, n_folds: int = 2) -> np.ndarray:
     return folds
 
 
-def _learn_weighted(labelled: LabelledBatch, probe: FusionRecommender) -> tuple[str, dict[str, float], float]:
-    """The better of min-max and z-score normalisation, with its weights and validation NDCG."""
-    trials = {norm: learn_weights(labelled, norm, VALIDATION_K) for norm in ("minmax", "zscore")}
-    norm = max(trials, key=lambda n: trials[n][1])
-    return norm, trials[norm][0], trials[norm][1]
-
-
-def _weighted_scores(probe: FusionRecommender, batch: CandidateBatch, histories: Histories, now: np.ndarray,
-                     normalisation: str, part: LabelledBatch) -> np.ndarray:
-    """Scores of the whole batch with weights learned on `part` of it."""
-    probe.fusion_weights_ = learn_weights(part, normalisation, VALIDATION_K)[0]
-    return probe.score_batch(batch, histories, now)[0]
+def _weighted_scores(matrix: np.ndarray, normalisation: str, part: LabelledBatch, part_rows: np.ndarray) -> np.ndarray:
+    """Scores of the whole batch (its normalised `matrix`) with weights learned on `part` of it
+    (the rows `part_rows`), as the weighted method scores: the weights' share of each member."""
+    weights = learn_weights(part, normalisation, VALIDATION_K, matrix=matrix[part_rows])[0]
+    vector = np.array([weights[name] for name in part.batch.sources])
+    return matrix @ (vector / vector.sum())
 
 
 def cross_fitted_ranker(labelled: LabelledBatch, features: np.ndarray, grades: np.ndarray, names: list[str],
@@ -281,18 +277,15 @@ def cross_fitted_ranker(labelled: LabelledBatch, features: np.ndarray, grades: n
     return LearnedRanker(boosters, names, base, weight), ndcg_of_scores(labelled, scores, VALIDATION_K), tried
 
 
-def _out_of_fold(labelled: LabelledBatch, folds: np.ndarray, learn_and_score: Callable[[Any], np.ndarray],
-                 rows_based: bool = False) -> float:
-    """NDCG where each fold's users are scored by what was learned on the other fold."""
+def _out_of_fold(labelled: LabelledBatch, folds: np.ndarray,
+                 learn_and_score: Callable[[LabelledBatch, np.ndarray], np.ndarray]) -> float:
+    """NDCG where each fold's users are scored by what was learned on the other fold
+    (`learn_and_score(part, rows)`: the other fold as a batch of its own, and its rows in this one)."""
     batch = labelled.batch
     scores = np.zeros(len(batch.items))
     fold_of_row = folds[batch.user_rows]
     for fold in (0, 1):
-        train_rows = np.flatnonzero(fold_of_row != fold)
-        if rows_based:
-            fold_scores = learn_and_score(train_rows)
-        else:
-            fold_scores = learn_and_score(_sub_batch(labelled, folds != fold))
+        fold_scores = learn_and_score(_sub_batch(labelled, folds != fold), np.flatnonzero(fold_of_row != fold))
         scores[fold_of_row == fold] = fold_scores[fold_of_row == fold]
     return ndcg_of_scores(labelled, scores, VALIDATION_K)
 

@@ -96,14 +96,15 @@ def normalised_matrix(batch: CandidateBatch, normalisation: str) -> np.ndarray:
 
 
 def learn_weights(labelled: LabelledBatch, normalisation: str = "minmax", k: int = 10,
-                  grid: Sequence[float] = WEIGHT_GRID, rounds: int = 3) -> tuple[dict[str, float], float]:
+                  grid: Sequence[float] = WEIGHT_GRID, rounds: int = 3,
+                  matrix: np.ndarray | None = None) -> tuple[dict[str, float], float]:
     """Weights (summing to 1) that maximise validation NDCG@k, and that NDCG.
 
     The ascent starts from the better of uniform weights and the best single member alone, so
     the result is never worse on validation than either; a zero weight is tried back at small
-    shares of the total (`ADD_BACK`).
+    shares of the total (`ADD_BACK`). `matrix`: the batch's `normalised_matrix`, when the caller has it.
     """
-    matrix = normalised_matrix(labelled.batch, normalisation)
+    matrix = normalised_matrix(labelled.batch, normalisation) if matrix is None else matrix
     m = matrix.shape[1]
     starts = [np.ones(m), *np.eye(m)]
     values = [ndcg_of_scores(labelled, matrix @ w, k) for w in starts]
