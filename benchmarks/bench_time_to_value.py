@@ -9,7 +9,8 @@ Measurements (`--only` picks some, comma-separated):
   demo        `shoprec demo` on the default shop: seconds from start to the first 200 of
               /v1/recommendations with 10 items, and to a complete report (reports/evaluation.html)
   train-demo  `shoprec train` (default models) on the demo's shop (100k events): wall seconds, the
-              members' own seconds, fusion learning's seconds and its ratio to the members'
+              members' own seconds, fusion learning's seconds and its ratio to the members', then
+              `shoprec recommend` for one shopper (median of 3, a new process each, files cached)
   train-1m    the same on a 1M-event synthetic shop (50k users, 20k items)
 
 `--before DIR` runs every measurement a second time with the package of another checkout (its
@@ -137,10 +138,24 @@ def measure_train(checkout: Checkout, label: str, users: int, items: int, events
         if trained.returncode != 0:
             raise SystemExit(f"{checkout.label}: train failed: {trained.stderr[-800:]}")
         seconds = json.loads(trained.stdout)["train_seconds"]
+        recommend = _recommend_seconds(checkout, workspace, timeout)
     fusion = max((v for k, v in seconds.items() if k.startswith("fusion:")), default=0.0)
     members = sum(v for k, v in seconds.items() if not k.startswith("fusion:"))
     return {f"{label}: train wall s": wall, f"{label}: members s": members, f"{label}: fusion learning s": fusion,
-            f"{label}: fusion / members": fusion / members if members else float("nan")}
+            f"{label}: fusion / members": fusion / members if members else float("nan"),
+            f"{label}: recommend one user s": recommend}
+
+
+def _recommend_seconds(checkout: Checkout, workspace: str, timeout: float, repeat: int = 3) -> float:
+    """Median wall seconds of `shoprec recommend` for one known shopper (the bundle's default model)."""
+    times = []
+    for i in range(repeat):
+        started = time.perf_counter()
+        done = checkout.run("recommend", "--workspace", workspace, "--user", f"u{i + 1:06d}", "--json", timeout=timeout)
+        times.append(time.perf_counter() - started)
+        if done.returncode != 0 or len(json.loads(done.stdout)["items"]) != 10:
+            raise SystemExit(f"{checkout.label}: recommend failed: {done.stderr[-500:]}")
+    return statistics.median(times)
 
 
 def measure(checkout: Checkout, chosen: list[str], args: argparse.Namespace) -> dict[str, float]:
