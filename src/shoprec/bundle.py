@@ -13,19 +13,18 @@ import json
 import os
 import platform
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
+from shoprec.atomic import fsync_path, write_atomic
 from shoprec.config import WeightConfig
 from shoprec.data.idmap import IdMap
 from shoprec.errors import ShoprecError
 from shoprec.models.base import Recommender
 from shoprec.models.registry import load_model
-from shoprec.ranking.cold_start import ContextPopularity
-from shoprec.ranking.fused import FusionRecommender
 
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
@@ -85,11 +84,13 @@ def model_path(folder: Path, name: str) -> Path:
 def write_bundle(workspace: Path, models: dict[str, Recommender], dataset: TrainingData, *,
                  default_model: str | None = None, train_seconds: dict[str, float] | None = None,
                  data_snapshot: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None,
-                 make_current: bool = True, folder: Path | None = None, saved: Collection[str] = ()) -> Path:
+                 make_current: bool = True, folder: Path | None = None, saved: Collection[str] = (),
+                 ann: Mapping[str, Mapping[str, Any]] | None = None) -> Path:
     """Write fitted models as a new bundle and (by default) make it the current one.
 
     `folder` (from `new_bundle_folder`) is filled instead of a new one; the models named in `saved`
-    are already saved there (at `model_path`) and are not written again.
+    are already saved there (at `model_path`) and are not written again. `ann`: the ANN indexes
+    training built into the folder (shoprec.retrieval.indexes.publish_indexes), for the manifest.
     """
     if not models:
         raise ShoprecError("a bundle needs at least one model")
@@ -99,7 +100,6 @@ def write_bundle(workspace: Path, models: dict[str, Recommender], dataset: Train
         if name not in saved:
             model.save(model_path(path, name))
     (path / "items.json").write_text(json.dumps(dataset.item_ids.to_list()), encoding="utf-8")
-    indexes = _ann_indexes(path, models)
     manifest = {
         "format_version": FORMAT_VERSION,
         "version": version,
@@ -110,33 +110,24 @@ def write_bundle(workspace: Path, models: dict[str, Recommender], dataset: Train
         "data": {**dataset.summary(), **(data_snapshot or {})},
         "weights": {"event_weights": dataset.weights.event_weights, "half_life_days": dataset.weights.half_life_days},
         "metrics": metrics or {},
-        "ann": indexes,
+        "ann": {name: dict(entry) for name, entry in (ann or {}).items()},
         "libraries": _library_versions(),
         "python": platform.python_version(),
     }
-    _write_atomic(path / MANIFEST, json.dumps(manifest, indent=2, default=str))
+    for written in path.rglob("*"):  # the models and items on disk before a manifest names them
+        if written.is_file():
+            fsync_path(written)
+    write_atomic(path / MANIFEST, json.dumps(manifest, indent=2, default=str))
     if make_current:
         set_current(workspace, version)
     return path
-
-
-def _ann_indexes(path: Path, models: dict[str, Recommender]) -> dict[str, dict[str, Any]]:
-    """Build and save the ANN index of each embedding model of a large catalogue (shoprec.retrieval)
-    into the bundle before it is published; what was built, for the manifest."""
-    from shoprec.retrieval.indexes import build_indexes, save_indexes  # imported here: it imports this module
-
-    started = time.perf_counter()
-    indexes = build_indexes(models)
-    save_indexes(path, indexes)
-    seconds = round(time.perf_counter() - started, 1)
-    return {name: {"kind": index.kind, **index.params, "build_seconds": seconds} for name, index in indexes.items()}
 
 
 def set_current(workspace: Path, version: str) -> None:
     """Make bundle `version` the one `load_current` returns (atomic)."""
     if not (bundles_dir(workspace) / version / MANIFEST).exists():
         raise ShoprecError(f"bundle {version} has no {MANIFEST}: not a complete bundle")
-    _write_atomic(bundles_dir(workspace) / CURRENT, version + "\n")
+    write_atomic(bundles_dir(workspace) / CURRENT, version + "\n")
 
 
 def current_path(workspace: Path) -> Path:
@@ -162,12 +153,11 @@ def load_bundle(path: Path) -> Bundle:
     models: dict[str, Recommender] = {}
     try:
         for name, entry in manifest["models"].items():
-            models[name] = _load_entry(Path(path) / "models" / entry.get("folder", name), entry)
+            models[name] = load_model(Path(path) / "models" / entry.get("folder", name))
     except (OSError, ValueError, KeyError) as exc:
         raise ShoprecError(f"{path}: damaged bundle: {exc}") from exc
     for model in models.values():
-        if isinstance(model, FusionRecommender):
-            model.attach(models)
+        model.attach(models)  # entries built on other entries (fusion) get them
     for name, model in models.items():
         if model.n_items_ != len(item_ids):
             raise ShoprecError(f"{path}: model {name} scores {model.n_items_} items but the bundle lists {len(item_ids)}")
@@ -177,13 +167,6 @@ def load_bundle(path: Path) -> Bundle:
 def model_folder(name: str) -> str:
     """The folder of a model inside a bundle: its name, with ':' (fusion:ltr) made file-system safe."""
     return name.replace(":", "-")
-
-
-def _load_entry(directory: Path, entry: dict[str, Any]) -> Recommender:
-    # Bundle entries that are not registry models: fusion entries and the cold-start popularity.
-    special: dict[str, type[Recommender]] = {cls.__name__: cls for cls in (FusionRecommender, ContextPopularity)}
-    cls = special.get(str(entry.get("class")))
-    return cls.load(directory) if cls is not None else load_model(directory)
 
 
 def load_current(workspace: Path) -> Bundle:
@@ -199,12 +182,3 @@ def _library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

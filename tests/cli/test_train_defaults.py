@@ -5,8 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from shoprec.cli import cli
-from shoprec.cli.train import model_settings
 from shoprec.models.registry import DEFAULT_MODELS, MODELS
+from shoprec.training.settings import model_settings
 
 
 def test_the_default_set_is_registered_models_without_the_deep_ones() -> None:

@@ -9,9 +9,10 @@ import pytest
 
 from shoprec.bundle import load_current
 from shoprec.data.store import Store
-from shoprec.errors import ConfigError, NotFittedError
+from shoprec.errors import ConfigError, NotFittedError, ShoprecError
 from shoprec.models.base import seen_items
 from shoprec.ranking.fused import FusionRecommender
+from shoprec.ranking.learn import fit_fusion
 from shoprec.recommending import history_of
 from tests.models.conftest import planted  # noqa: F401  (the planted-pattern dataset fixture)
 
@@ -42,10 +43,12 @@ def test_bundle_round_trip_keeps_the_fusion_entries_and_their_members(trained: P
 
 
 def test_standalone_fit_recovers_the_planted_groups(planted):  # noqa: F811
-    model = FusionRecommender(method="rrf", members=("itemknn", "ease"), n_candidates=12)
+    unfitted = FusionRecommender(method="rrf", members=("itemknn", "ease"), n_candidates=12)
     with pytest.raises(NotFittedError):
-        model.recommend(planted.histories(np.arange(2)), 3)
-    model.fit(planted)
+        unfitted.recommend(planted.histories(np.arange(2)), 3)
+    with pytest.raises(ShoprecError, match="fit_fusion"):
+        unfitted.fit(planted)
+    model = fit_fusion("rrf", ("itemknn", "ease"), planted, n_candidates=12)
     histories = planted.histories(np.arange(20))
     seen = seen_items(histories)
     lists = model.recommend(histories, 1, exclude=seen)

@@ -70,10 +70,10 @@ def command(ctx: click.Context, workspace: Path, users: int, items: int, events:
     that its buttons can post events. Ctrl+C stops the server and the evaluation.
     """
     from shoprec.cli.train import command as train_command
-    from shoprec.cli.train import model_settings
     from shoprec.data.store import Store
     from shoprec.models.registry import create
     from shoprec.ranking.plan import choose_members, parse_methods
+    from shoprec.training.settings import model_settings
 
     names = list(model_settings(model_names, ()))
     for name in names:

@@ -18,8 +18,8 @@ from shoprec import progress
 from shoprec.cli import SPLITS, fusion_flags, run_options, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.json_output import dumps, json_request, json_result_options
 from shoprec.cli.options import parse_ks, parse_list
-from shoprec.cli.train import model_settings
 from shoprec.models.registry import create
+from shoprec.training.settings import model_settings
 
 # The evaluation itself (pandas, SciPy, LightGBM) and rich are imported where they run, so that
 # `evaluate --help` does not wait for them.

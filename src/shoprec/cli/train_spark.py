@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from shoprec.cli.train import model_settings, settings_from_file
 from shoprec.errors import ConfigError
 from shoprec.spark import SPARK_MODELS, check_spark_models, require_pyspark
+from shoprec.training.settings import model_settings, settings_from_file
 
 
 def train_on_spark(workspace: Path, model_names: str, params: tuple[str, ...], master: str, default_model: str | None,

@@ -17,8 +17,8 @@ from shoprec import progress
 from shoprec.cli import run_options, split_flags, split_options, tuning_flags, workspace_option
 from shoprec.cli.json_output import dumps, json_request, json_result_options
 from shoprec.cli.options import parse_list
-from shoprec.cli.train import model_settings
 from shoprec.evaluation.tuning_file import TUNING_FILE, save_tuning
+from shoprec.training.settings import model_settings
 
 # The tuning itself (pandas, SciPy) and rich are imported where they run, so that `tune --help`
 # does not wait for them.

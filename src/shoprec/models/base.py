@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -215,6 +215,10 @@ class Recommender(ABC):
         matrix = sp.csr_matrix((weights[keep], (rows[keep], items[keep])), shape=(len(histories), self.n_items_))
         matrix.sum_duplicates()
         return matrix
+
+    def attach(self, members: Mapping[str, Recommender]) -> None:  # noqa: B027
+        """Hook: an entry built on other entries of its bundle (a fusion) takes them here once the
+        bundle is loaded; a plain model needs none."""
 
     # ----------------------------------------------------------------- persistence
     def _learned_state(self) -> dict[str, Any]:

@@ -44,6 +44,12 @@ MODELS: dict[str, str] = {
 # `--models all` still fits every model.
 DEFAULT_MODELS: tuple[str, ...] = ("popularity", "itemknn_bm25", "ials", "puresvd", "ease", "content")
 
+# Classes a bundle holds besides the models above: fusion entries (learned over other entries,
+# shoprec.ranking.learn) and the cold-start popularity. Never fitted by name; `load_model` reads them.
+ENTRY_CLASSES: dict[str, str] = {
+    "FusionRecommender": "shoprec.ranking.fused:FusionRecommender",
+    "ContextPopularity": "shoprec.ranking.cold_start:ContextPopularity",
+}
 # Registry names that are a class with some hyperparameters preset (e.g. itemknn_bm25).
 VARIANT_PARAMS: dict[str, dict[str, Any]] = {"itemknn_bm25": {"similarity": "bm25"}}
 # Optional dependency behind each module, named in the error when it is missing.
@@ -97,4 +103,8 @@ def load_model(directory: Path) -> Recommender:
     for name, path in MODELS.items():
         if path.endswith(f":{class_name}"):
             return model_class(name).load(directory)
+    if class_name in ENTRY_CLASSES:
+        module_name, _, attribute = ENTRY_CLASSES[class_name].partition(":")
+        cls: type[Recommender] = getattr(importlib.import_module(module_name), attribute)
+        return cls.load(directory)
     raise ShoprecError(f"{directory} holds a {class_name}, which is not in the model registry")

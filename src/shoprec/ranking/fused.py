@@ -92,16 +92,8 @@ class FusionRecommender(Recommender):
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, dataset: Dataset) -> None:
-        """Standalone fit: learn on a validation carve of `dataset`, then fit the members on all of it
-        (`shoprec.ranking.learn.learn_fusions` does the same for several methods at once)."""
-        from shoprec.ranking.learn import fit_members, learn_fusions, prepare_validation
-
-        validation = prepare_validation({name: {} for name in self.members}, dataset, n_candidates=self.n_candidates)
-        members = fit_members({name: {} for name in self.members}, dataset)
-        fitted = learn_fusions([self.method], members, dataset, validation, template=self).fusions[self.method]
-        for name, value in fitted._learned_state().items():
-            setattr(self, name, value)
-        self._members, self._ranker = fitted._members, fitted._ranker
+        raise ShoprecError("a fusion entry is learned, not fitted: shoprec.ranking.learn.fit_fusion(method, members, "
+                           "dataset) learns one, learn_fusions several over shared members")
 
     def install(self, members: Mapping[str, Recommender], dataset: Dataset, *, weights: Mapping[str, float] | None = None,
                 ranker: LearnedRanker | None = None, standardiser: Standardiser | None = None,

@@ -32,6 +32,7 @@ from shoprec.evaluation.splits import Split, validation_split
 from shoprec.features.items import ItemFeatures
 from shoprec.models.base import Recommender, event_type_codes
 from shoprec.models.registry import create
+from shoprec.ranking.batch_fusion import borda_points_batch, contributions_batch
 from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES, CandidateBatch, generate
 from shoprec.ranking.fused import ALL_METHODS, LTR, FusionRecommender
 from shoprec.ranking.ltr import BASE_WEIGHT_CHOICES, DEFAULT_GRADE, GRADE_OF_EVENT, LearnedRanker, RankerSettings
@@ -150,7 +151,7 @@ def learn_fusions(methods: Sequence[str], members: Mapping[str, Recommender], da
         result.validation[name] = ndcg_of_scores(labelled, own, VALIDATION_K)
     folds = _folds(batch.n_users, seed)
     for method in progress.track(methods, description="fusion: learning methods", unit="methods"):
-        probe = FusionRecommender(**{**params, "method": method})
+        entry = FusionRecommender(**{**params, "method": method})  # its settings; fitted once, by install
         key = f"fusion:{method}"
         if method == "weighted":
             # Each normalisation once for the whole batch: it is per user, so a fold's rows of it are the fold's own.
@@ -163,7 +164,7 @@ def learn_fusions(methods: Sequence[str], members: Mapping[str, Recommender], da
             fitted = FusionRecommender(**{**params, "method": method, "normalisation": best_norm}).install(
                 members, dataset, weights=weights, validation={"ndcg@10": result.validation[key]})
         elif method == LTR:
-            features, standardiser = build_features(batch, histories, _item_features(validation), now, probe.country)
+            features, standardiser = build_features(batch, histories, _item_features(validation), now, entry.country)
             names = feature_names(batch.sources)
             # The base the trees may boost from (RankerSettings.base_weight): the best member on
             # validation; its weight, unless set, chosen out of fold among BASE_WEIGHT_CHOICES.
@@ -177,17 +178,29 @@ def learn_fusions(methods: Sequence[str], members: Mapping[str, Recommender], da
             result.validation[key] = out_of_fold
             result.info["ltr_base"] = {"feature": base, "weight": ranker.base_weight,
                                        "first_fold_ndcg@10_by_weight": {str(w): round(v, 6) for w, v in tried.items()}}
-            fitted = probe.install(members, dataset, ranker=ranker, standardiser=standardiser,
+            fitted = entry.install(members, dataset, ranker=ranker, standardiser=standardiser,
                                    validation={"ndcg@10": result.validation[key]})
         else:
-            probe.fusion_weights_ = None
-            scores, _, tiebreak = probe.score_batch(batch, histories, now)
+            scores = contributions_batch(batch, method, rrf_k=entry.rrf_k, normalisation=entry.normalisation,
+                                         vote_k=entry.vote_k).sum(axis=1)
+            tiebreak = borda_points_batch(batch).sum(axis=1) if method == "vote" else None
             result.validation[key] = ndcg_of_scores(labelled, scores, VALIDATION_K, tiebreak)
-            fitted = FusionRecommender(**probe.get_params()).install(members, dataset, validation={"ndcg@10": result.validation[key]})
+            fitted = entry.install(members, dataset, validation={"ndcg@10": result.validation[key]})
         result.fusions[method] = fitted
     result.info = {**validation.split_info, "member_seconds_on_validation": validation.member_seconds,
                    "ltr_out_of_fold": True, "weighted_out_of_fold": True, **result.info}
     return result
+
+
+def fit_fusion(method: str, members: Sequence[str], dataset: Dataset, **params: Any) -> FusionRecommender:
+    """One fusion entry learned standalone: a validation split carved from `dataset` (the default
+    protocol), the members (registry names, default hyperparameters) fitted there and then on all
+    of `dataset`, and the method learned between (`learn_fusions` does it for several methods)."""
+    template = FusionRecommender(method=method, members=members, **params)
+    template._check_params()
+    validation = prepare_validation({name: {} for name in members}, dataset, n_candidates=template.n_candidates)
+    fitted = fit_members({name: {} for name in members}, dataset)
+    return learn_fusions([method], fitted, dataset, validation, template=template).fusions[method]
 
 
 # --------------------------------------------------------------------- helpers

@@ -7,8 +7,10 @@ fast as an index and exact. A bundle without an `ann` folder (older, or small) i
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from shoprec.bundle import Bundle, model_folder
 from shoprec.models.base import Recommender
@@ -35,6 +37,16 @@ def save_indexes(bundle_dir: Path, indexes: Mapping[str, AnnIndex]) -> None:
     """Write each index to `<bundle_dir>/ann/<model folder>/`."""
     for name, index in indexes.items():
         index.save(Path(bundle_dir) / ANN_DIR / model_folder(name))
+
+
+def publish_indexes(bundle_dir: Path, models: Mapping[str, Recommender]) -> dict[str, dict[str, Any]]:
+    """Build and save the indexes of `models` into a bundle folder before it is published (training
+    calls this, then `write_bundle(..., ann=...)`); what was built, for the bundle's manifest."""
+    started = time.perf_counter()
+    indexes = build_indexes(models)
+    save_indexes(bundle_dir, indexes)
+    seconds = round(time.perf_counter() - started, 1)
+    return {name: {"kind": index.kind, **index.params, "build_seconds": seconds} for name, index in indexes.items()}
 
 
 def load_indexes(bundle: Bundle) -> dict[str, AnnIndex]:

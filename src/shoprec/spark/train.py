@@ -18,7 +18,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from shoprec.bundle import write_bundle
+from shoprec.bundle import new_bundle_folder, write_bundle
 from shoprec.errors import ConfigError
 from shoprec.models.base import Recommender
 from shoprec.models.ials import IALSRecommender
@@ -27,6 +27,7 @@ from shoprec.models.popularity import PopularityRecommender
 from shoprec.models.registry import create
 from shoprec.ranking.cold_start import ContextPopularity
 from shoprec.ranking.engine import CONTEXT_POPULARITY
+from shoprec.retrieval.indexes import publish_indexes
 from shoprec.spark import SPARK_MODELS, check_spark_models
 from shoprec.spark.als import fit_ials
 from shoprec.spark.counts import fit_context_popularity, fit_itemknn, fit_popularity
@@ -65,8 +66,10 @@ def train_bundle(spark: SparkSession, workspace: Path, settings: Mapping[str, Ma
     snapshot.events.unpersist()
     preferred = default_model or ("popularity" if "popularity" in models else next(iter(models)))
     engine = {"engine": "spark", "spark_master": spark.sparkContext.master, "spark_version": spark.version}
+    folder = new_bundle_folder(workspace)
     path = write_bundle(workspace, bundle_models, snapshot, default_model=preferred, train_seconds=seconds,
-                        data_snapshot={"store_manifest_version": store_version, **engine}, metrics=metrics)
+                        data_snapshot={"store_manifest_version": store_version, **engine}, metrics=metrics,
+                        folder=folder, ann=publish_indexes(folder, bundle_models))
     return {"bundle": str(path), "default_model": preferred, "data": snapshot.summary(), **engine,
             "train_seconds": {k: round(v, 3) for k, v in seconds.items()},
             "params": {name: dict(params) for name, params in settings.items()}}
