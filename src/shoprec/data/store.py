@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from shoprec.atomic import fsync_path, publish, write_atomic
 from shoprec.config import WeightConfig
 from shoprec.data import schema as S
 from shoprec.data.dataset import Dataset
@@ -95,7 +96,7 @@ class Store:
 
     def _publish(self, manifest: Manifest) -> None:
         manifest.version += 1
-        _atomic_write(self.root / MANIFEST, json.dumps(manifest.to_json(), indent=2).encode("utf-8"))
+        write_atomic(self.root / MANIFEST, json.dumps(manifest.to_json(), indent=2))
 
     @contextmanager
     def writing(self) -> Iterator[Manifest]:
@@ -135,9 +136,7 @@ class Store:
     def add_segment(self, manifest: Manifest, tmp_path: Path, rows: int, source: str) -> None:
         """Make a written segment part of the store (call inside `writing()`)."""
         final = self.root / "events" / tmp_path.name.replace(".tmp", ".parquet")
-        _fsync(tmp_path)
-        os.replace(tmp_path, final)
-        _fsync(final.parent)
+        publish(tmp_path, final)
         manifest.event_segments.append({"file": f"events/{final.name}", "rows": rows, "source": source, "added": _now_iso()})
 
     @property
@@ -202,9 +201,7 @@ class Store:
         path = self.new_path(kind)
         tmp = path.with_suffix(".tmp")
         pq.write_table(pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False), tmp)
-        _fsync(tmp)
-        os.replace(tmp, path)
-        _fsync(path.parent)
+        publish(tmp, path)
         old = getattr(manifest, kind)
         setattr(manifest, kind, path.name)
         if old:
@@ -285,8 +282,8 @@ class Store:
         for path in old_files:
             path.unlink(missing_ok=True)
         if old_files:
-            _fsync(self.root)
-            _fsync(self.root / "events")
+            fsync_path(self.root)
+            fsync_path(self.root / "events")
         erased.quarantine_rows = _scrub_quarantine(self.workspace / "quarantine", user_id)
         return erased
 
@@ -294,9 +291,7 @@ class Store:
         tmp = self.new_path("events/seg").with_suffix(".tmp")
         pq.write_table(table, tmp, compression="zstd")
         final = self.root / "events" / tmp.name.replace(".tmp", ".parquet")
-        _fsync(tmp)
-        os.replace(tmp, final)
-        _fsync(final.parent)
+        publish(tmp, final)
         return {**segment, "file": f"events/{final.name}", "rows": table.num_rows, "rewritten": _now_iso()}
 
     # ---- snapshots ----------------------------------------------------------------------------
@@ -380,9 +375,7 @@ def _scrub_quarantine(folder: Path, user_id: str) -> int:
         tmp = path.with_suffix(".tmp")
         with tmp.open("w", newline="", encoding="utf-8") as handle:
             csv.writer(handle).writerows([header, *keep])
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        publish(tmp, path)
     return removed
 
 
@@ -393,22 +386,3 @@ JUDGMENT_SCHEMA = pa.schema(
 
 def _now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's or a folder's entry to disk (a folder, so that a rename is durable)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync(path.parent)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import io
 import math
-import os
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from shoprec.atomic import write_atomic
 from shoprec.evaluation.metrics import METRICS
 from shoprec.evaluation.runner import EvaluationResult
 
@@ -52,10 +52,7 @@ def write_report(result: EvaluationResult, path: Path) -> None:
         fusion=_fusion_section(result.fusion) if result.fusion else None,
     )
     # Whole or not at all: the storefront serves this file, maybe while an evaluation rewrites it.
-    path = Path(path)
-    partial = path.with_name(path.name + ".tmp")
-    partial.write_text(html, encoding="utf-8")
-    os.replace(partial, path)
+    write_atomic(Path(path), html)
 
 
 def _split_rows(split: dict[str, Any]) -> list[tuple[str, str]]:

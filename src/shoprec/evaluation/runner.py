@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from shoprec import progress
+from shoprec.atomic import write_atomic
 from shoprec.data import schema as S
 from shoprec.data.history import Histories
 from shoprec.evaluation.metrics import evaluate_lists, item_categories, item_self_information
@@ -85,7 +86,7 @@ class EvaluationResult:
 
     def write_json(self, path: Path) -> None:
         """Write `to_dict()` as indented JSON."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        write_atomic(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
 
 
 def _json_safe(value: Any) -> Any:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from shoprec.atomic import write_atomic
 from shoprec.errors import ShoprecError
 
 TUNING_FILE = "tuning.json"
@@ -34,7 +35,7 @@ def save_tuning(path: Path, results: Mapping[str, Tuned], extra: Mapping[str, An
     for name, result in results.items():
         entries[name] = {**result.to_dict(), **(extra or {})}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(entries, indent=2, default=str) + "\n", encoding="utf-8")
+    write_atomic(path, json.dumps(entries, indent=2, default=str) + "\n")
 
 
 def load_tuning(path: Path) -> dict[str, Any]:

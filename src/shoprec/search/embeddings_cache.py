@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from shoprec import threads as thread_policy
+from shoprec.atomic import write_with
 from shoprec.errors import ConfigError, ShoprecError
 from shoprec.progress import style as progress_style
 from shoprec.progress import task
@@ -225,10 +226,11 @@ class EmbeddingCache:
         if self._vectors is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-        with tmp.open("wb") as handle:
+        write_with(self.path, self._write)
+
+    def _write(self, staged: Path) -> None:
+        with staged.open("wb") as handle:  # a handle: np.savez would add ".npz" to the staged name
             np.savez(handle, keys=self._keys, vectors=self._vectors)
-        os.replace(tmp, self.path)
 
     def embed(self, texts: Sequence[str], encoder: Encoder | None, *, keys: np.ndarray | None = None) -> tuple[np.ndarray, int]:
         """Vectors of `texts` (rows in order) and how many had to be encoded.

@@ -13,8 +13,6 @@ from __future__ import annotations
 import fcntl
 import json
 import math
-import os
-import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
@@ -28,6 +26,7 @@ import pyarrow.parquet as pq
 from tantivy import Document, Index, IndexWriter, Schema, SchemaBuilder
 
 from shoprec import threads as thread_policy
+from shoprec.atomic import staged_folder, write_atomic, write_with
 from shoprec.data import schema as S
 from shoprec.data.store import Store
 from shoprec.errors import ConfigError, DataError, NotFittedError, ShoprecError
@@ -281,12 +280,10 @@ class IndexState:
         table = pa.table({ITEM_ID: pa.array(self.catalog.index.to_numpy(object), pa.string()),
                           SEQ: self.catalog[SEQ].to_numpy(np.int64), POPULARITY: self.catalog[POPULARITY].to_numpy(np.float64),
                           "row_hash": self.catalog["row_hash"].to_numpy(np.uint64)})
-        pq.write_table(table, path / (CATALOG_FILE + ".tmp"))
-        os.replace(path / (CATALOG_FILE + ".tmp"), path / CATALOG_FILE)
+        write_with(path / CATALOG_FILE, lambda staged: pq.write_table(table, staged))
         state = {"format": FORMAT, "settings": self.settings.to_json(), "next_seq": self.next_seq, "source": self.source,
                  "fields": sorted(self.fields)}
-        (path / (STATE_FILE + ".tmp")).write_text(json.dumps(state, indent=2), encoding="utf-8")
-        os.replace(path / (STATE_FILE + ".tmp"), path / STATE_FILE)
+        write_atomic(path / STATE_FILE, json.dumps(state, indent=2))
 
     @classmethod
     def load(cls, path: Path) -> IndexState:
@@ -361,21 +358,9 @@ def _writer(index: Index, settings: LexicalSettings) -> IndexWriter:
 
 @contextmanager
 def staging(path: Path) -> Iterator[Path]:
-    """A fresh folder beside `path` to build into; on success it replaces `path` whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.building-{os.getpid()}"
-    old = path.parent / f".{path.name}.old-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    """A fresh folder beside `path` to build into; on success it replaces `path` whole (durably)."""
+    with staged_folder(path) as tmp:
         yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if path.exists():
-        os.replace(path, old)
-    os.replace(tmp, path)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def lock_path(path: Path) -> Path:

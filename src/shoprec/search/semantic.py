@@ -16,7 +16,6 @@ tombstoned and skipped with a faiss ID selector; the state is compacted when a q
 from __future__ import annotations
 
 import json
-import shutil
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -26,6 +25,7 @@ import faiss
 import numpy as np
 import pandas as pd
 
+from shoprec.atomic import staged_folder
 from shoprec.data import schema as S
 from shoprec.data.store import Store
 from shoprec.errors import ConfigError, ShoprecError
@@ -266,23 +266,14 @@ class SemanticIndex:
         return 384 if self.settings.encoder == "minilm" else 256
 
     def _save(self) -> None:
-        final = _index_folder(self.path)
-        new = final.with_name(final.name + ".new")
-        shutil.rmtree(new, ignore_errors=True)
-        new.mkdir(parents=True)
-        np.savez(new / "state.npz", ids=self._ids.astype(str), alive=self._alive, keys=self._keys, vectors=self._vectors)
-        self._facts.to_parquet(new / "facts.parquet")
-        if self._kind() == "hnsw":
-            faiss.write_index(self._index, str(new / "index.faiss"))
-        meta = {"format_version": FORMAT_VERSION, "settings": asdict(self.settings), "items": len(self),
-                "model": encoder_name(self.settings.encoder), "index": self._kind()}
-        (new / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        old = final.with_name(final.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            final.rename(old)
-        new.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
+        with staged_folder(_index_folder(self.path)) as new:
+            np.savez(new / "state.npz", ids=self._ids.astype(str), alive=self._alive, keys=self._keys, vectors=self._vectors)
+            self._facts.to_parquet(new / "facts.parquet")
+            if self._kind() == "hnsw":
+                faiss.write_index(self._index, str(new / "index.faiss"))
+            meta = {"format_version": FORMAT_VERSION, "settings": asdict(self.settings), "items": len(self),
+                    "model": encoder_name(self.settings.encoder), "index": self._kind()}
+            (new / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
     # ------------------------------------------------------------------ queries
     @property
