@@ -11,7 +11,6 @@ Writers (ingest, compaction) take an exclusive file lock; readers take none.
 
 from __future__ import annotations
 
-import csv
 import fcntl
 import json
 import os
@@ -24,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from shoprec.atomic import fsync_path, publish, write_atomic
+from shoprec.atomic import publish, write_atomic
 from shoprec.config import WeightConfig
 from shoprec.data import schema as S
 from shoprec.data.dataset import Dataset
+from shoprec.data.erasure import UserErasure, erase_user
 from shoprec.data.event_hash import event_hashes
 from shoprec.data.live_log import LiveLog
 from shoprec.data.segment_writer import write_segment
@@ -244,52 +243,12 @@ class Store:
         return int(gone.sum())
 
     def delete_user(self, user_id: str) -> UserErasure:
-        """Erase one shopper: their events (segments rewritten without them, live log rows deleted),
-        their user row, and their rows in quarantine files. Nothing of theirs is kept for readers
-        "one round": old files are removed at once. Running it again after a crash finishes the job.
-        """
-        erased = UserErasure(user_id)
-        old_files: list[Path] = []
-        with self.writing() as manifest:
-            # Live rows first, under the writer lock, so that a compaction cannot move them into a
-            # segment between the two steps.
-            erased.live_events = self.live.delete_user(user_id)
-            kept_segments = []
-            for segment in manifest.event_segments:
-                path = self.root / str(segment["file"])
-                owner = pq.read_table(path, columns=[S.USER_ID]).column(0)
-                mine = pc.fill_null(pc.equal(owner, user_id), False)
-                hits = pc.sum(mine).as_py() or 0
-                if not hits:
-                    kept_segments.append(segment)
-                    continue
-                erased.segment_events += hits
-                erased.segments_rewritten += 1
-                old_files.append(path)
-                rest = pq.read_table(path, schema=S.STORED_EVENT_SCHEMA).filter(pc.invert(mine))
-                if rest.num_rows:
-                    kept_segments.append(self._rewrite_segment(segment, rest))
-            manifest.event_segments = kept_segments
-            users = self._read_table(manifest.users, S.USER_SCHEMA)
-            theirs = (users[S.USER_ID] == user_id).to_numpy(bool)
-            if theirs.any():
-                erased.user_rows = int(theirs.sum())
-                old_files.append(self.root / str(manifest.users))
-                self.write_table(manifest, "users", users[~theirs])
-            # Every writer writes its .tmp files under this lock, so any found now were left by a
-            # crash; they may hold the shopper's rows.
-            old_files += [*self.root.glob("*.tmp"), *(self.root / "events").glob("*.tmp")]
-        for path in old_files:
-            path.unlink(missing_ok=True)
-        if old_files:
-            fsync_path(self.root)
-            fsync_path(self.root / "events")
-        erased.quarantine_rows = _scrub_quarantine(self.workspace / "quarantine", user_id)
-        return erased
+        """Erase one shopper everywhere in the store (shoprec.data.erasure)."""
+        return erase_user(self, user_id)
 
     def _rewrite_segment(self, segment: dict[str, object], table: pa.Table) -> dict[str, object]:
         tmp = self.new_path("events/seg").with_suffix(".tmp")
-        pq.write_table(table, tmp, compression="zstd")
+        write_segment(tmp, table)  # sorted runs again: a one-user read still skips by row group
         final = self.root / "events" / tmp.name.replace(".tmp", ".parquet")
         publish(tmp, final)
         return {**segment, "file": f"events/{final.name}", "rows": table.num_rows, "rewritten": _now_iso()}
@@ -331,52 +290,6 @@ def load_events_dataset(workspace: Path) -> tuple[Dataset, int]:
     if dataset.n_events == 0:
         raise ShoprecError(f"the store in {workspace} holds no events: run 'shoprec ingest' or 'shoprec generate' first")
     return dataset, version
-
-
-@dataclass
-class UserErasure:
-    """What `Store.delete_user` removed."""
-
-    user_id: str
-    segment_events: int = 0
-    live_events: int = 0
-    segments_rewritten: int = 0
-    user_rows: int = 0
-    quarantine_rows: int = 0
-
-    @property
-    def events(self) -> int:
-        """Events removed, from segments and the live log together."""
-        return self.segment_events + self.live_events
-
-    def to_json(self) -> dict[str, object]:
-        return {**self.__dict__, "events": self.events}
-
-
-def _scrub_quarantine(folder: Path, user_id: str) -> int:
-    """Drop quarantined rows that name the user (any field of the raw row equal to the id).
-
-    The raw row is kept as the source's fields joined by commas, without knowing which field
-    held the user id, so a row is dropped when any field matches: rejected rows of others that
-    happen to hold the same value go too, which costs nothing that was usable.
-    """
-    removed = 0
-    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-        if not rows:
-            continue
-        header, body = rows[0], rows[1:]
-        raw_at = header.index("raw") if "raw" in header else None
-        keep = [r for r in body if user_id not in r and (raw_at is None or raw_at >= len(r) or user_id not in r[raw_at].split(","))]
-        if len(keep) == len(body):
-            continue
-        removed += len(body) - len(keep)
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows([header, *keep])
-        publish(tmp, path)
-    return removed
 
 
 JUDGMENT_SCHEMA = pa.schema(
