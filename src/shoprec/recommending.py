@@ -77,7 +77,3 @@ def _append(first: Histories, second: Histories) -> Histories:
         timestamps=np.concatenate([first.timestamps, second.timestamps]),
         values=np.concatenate([first.values, second.values]),
     )
-
-
-def _text(value: object) -> str | None:
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA else str(value)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shoprec.data.quarantine import Reason
+from shoprec.data.quarantine import RejectReason
 from shoprec.data.readers import ReadOptions, read_records
 from shoprec.errors import DataError
 
@@ -70,7 +70,7 @@ def test_jsonl_keeps_good_lines_and_rejects_bad_json(tmp_path: Path) -> None:
     frame, lines, rejects = _read(path)
     assert frame["user_id"].tolist() == ["u1", "u3"]
     assert lines == [1, 4]
-    assert [(r.line, r.reason) for r in rejects] == [(2, Reason.INVALID_JSON), (3, Reason.INVALID_JSON)]
+    assert [(r.line, r.reason) for r in rejects] == [(2, RejectReason.INVALID_JSON), (3, RejectReason.INVALID_JSON)]
 
 
 def test_parquet(tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ def test_latin1_needs_the_encoding_option(tmp_path: Path) -> None:
     path.write_bytes("user_id,title\nu1,Café\nu2,plain\n".encode("latin-1"))
     frame, _, rejects = _read(path)
     assert frame["user_id"].tolist() == ["u2"]  # the undecodable row is rejected, the other kept
-    assert [(r.line, r.reason) for r in rejects] == [(2, Reason.INVALID_ENCODING)]
+    assert [(r.line, r.reason) for r in rejects] == [(2, RejectReason.INVALID_ENCODING)]
     assert "--encoding" in rejects[0].detail
     frame, _, rejects = _read(path, encoding="latin-1")
     assert frame["title"].tolist() == ["Café", "plain"]
@@ -108,7 +108,7 @@ def test_an_unclosed_quote_does_not_swallow_the_next_rows(tmp_path: Path) -> Non
     frame, lines, rejects = _read(path)
     assert frame["a"].tolist() == ["4", "7"]
     assert lines == [3, 4]
-    assert [(r.line, r.reason) for r in rejects] == [(2, Reason.BROKEN_QUOTING)]
+    assert [(r.line, r.reason) for r in rejects] == [(2, RejectReason.BROKEN_QUOTING)]
 
 
 def test_wrong_column_count_is_rejected_with_counts(tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ from shoprec.errors import ConfigError, NotFittedError, ShoprecError
 from shoprec.search.metrics import ndcg_at_k
 from shoprec.search.ranker import (
     FEATURES,
-    RankerSettings,
     SearchFeatures,
     SearchRanker,
+    SearchRankerSettings,
     number_units,
     relevance_labels,
     trigrams,
@@ -153,7 +153,7 @@ def mean_ndcg(groups: list[tuple[np.ndarray, np.ndarray]], score) -> float:  # t
 
 def test_the_ranker_learns_a_planted_rule_and_beats_each_input(tmp_path: Path) -> None:
     train, test = planted_groups(60, seed=1), planted_groups(30, seed=2)
-    ranker = SearchRanker(RankerSettings(n_estimators=150, num_leaves=7, min_data_in_leaf=5)).fit(train)
+    ranker = SearchRanker(SearchRankerSettings(n_estimators=150, num_leaves=7, min_data_in_leaf=5)).fit(train)
     learned = mean_ndcg(test, ranker.predict)
     by_lexical = mean_ndcg(test, lambda x: x[:, COL["lexical_score"]])
     by_cosine = mean_ndcg(test, lambda x: x[:, COL["semantic_cosine"]])
@@ -172,7 +172,7 @@ def test_bad_use_is_explained(tmp_path: Path) -> None:
         SearchRanker().predict(np.zeros((1, len(FEATURES))))
     with pytest.raises(ShoprecError, match="at least 2 judged queries"):
         SearchRanker().fit([(np.zeros((3, len(FEATURES))), np.ones(3))])
-    ranker = SearchRanker(RankerSettings(n_estimators=5)).fit(planted_groups(4, seed=3))
+    ranker = SearchRanker(SearchRankerSettings(n_estimators=5)).fit(planted_groups(4, seed=3))
     with pytest.raises(ConfigError, match="features must be"):
         ranker.predict(np.zeros((2, 3)))
     with pytest.raises(ShoprecError, match="search-train"):

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any, TextIO
 
 
-class Reason(str, Enum):
+class RejectReason(str, Enum):
     """Why a row was rejected (the keys of the ingest summary's `rejected`)."""
 
     WRONG_COLUMN_COUNT = "wrong_column_count"
@@ -41,7 +41,7 @@ class Reject:
     file: str
     line: int
     field: str | None
-    reason: Reason
+    reason: RejectReason
     detail: str
     raw: str
 

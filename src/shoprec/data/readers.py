@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from shoprec.data.quarantine import Reason, Reject
+from shoprec.data.quarantine import Reject, RejectReason
 from shoprec.errors import DataError
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
@@ -141,15 +141,15 @@ def _read_jsonl(text: IO[str], file: str, options: ReadOptions) -> Iterator[RawC
         if not stripped:
             continue
         if _has_bad_bytes(stripped):
-            rejects.append(Reject(file, number, None, Reason.INVALID_ENCODING, _encoding_hint(options), _printable(stripped)))
+            rejects.append(Reject(file, number, None, RejectReason.INVALID_ENCODING, _encoding_hint(options), _printable(stripped)))
             continue
         try:
             record = json.loads(stripped)
         except json.JSONDecodeError as exc:
-            rejects.append(Reject(file, number, None, Reason.INVALID_JSON, str(exc), stripped))
+            rejects.append(Reject(file, number, None, RejectReason.INVALID_JSON, str(exc), stripped))
             continue
         if not isinstance(record, dict):
-            rejects.append(Reject(file, number, None, Reason.INVALID_JSON, "expected a JSON object per line", stripped))
+            rejects.append(Reject(file, number, None, RejectReason.INVALID_JSON, "expected a JSON object per line", stripped))
             continue
         rows.append(record)
         lines.append(number)
@@ -256,12 +256,12 @@ def _records_one_by_one(
         if not line.strip():
             continue
         if _has_bad_bytes(line):
-            yield number, None, Reject(file, number, None, Reason.INVALID_ENCODING, _encoding_hint(options), _printable(line))
+            yield number, None, Reject(file, number, None, RejectReason.INVALID_ENCODING, _encoding_hint(options), _printable(line))
             continue
         if line.count('"') % 2 == 0:
             fields = _parse_quoted(line, delimiter)
             if fields is None:
-                yield number, None, Reject(file, number, None, Reason.BROKEN_QUOTING, "malformed quoted field", line)
+                yield number, None, Reject(file, number, None, RejectReason.BROKEN_QUOTING, "malformed quoted field", line)
             elif len(fields) != width:
                 yield number, None, _wrong_width(file, number, width, len(fields), line)
             else:
@@ -278,11 +278,11 @@ def _records_one_by_one(
             yield number, parsed, None
             continue
         lookahead[:0] = used
-        yield number, None, Reject(file, number, None, Reason.BROKEN_QUOTING, "unbalanced quote", line)
+        yield number, None, Reject(file, number, None, RejectReason.BROKEN_QUOTING, "unbalanced quote", line)
 
 
 def _wrong_width(file: str, number: int, width: int, got: int, line: str) -> Reject:
-    return Reject(file, number, None, Reason.WRONG_COLUMN_COUNT, f"expected {width} fields, got {got}", line)
+    return Reject(file, number, None, RejectReason.WRONG_COLUMN_COUNT, f"expected {width} fields, got {got}", line)
 
 
 def _parse_quoted(text: str, delimiter: str) -> list[str] | None:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from shoprec.data import schema as S
-from shoprec.data.quarantine import Reason, Reject
+from shoprec.data.quarantine import Reject, RejectReason
 from shoprec.data.readers import RawChunk
 from shoprec.data.timestamps import parse_timestamps
 from shoprec.errors import DataError
@@ -80,9 +80,9 @@ def validate_events(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
     out = pd.DataFrame(index=chunk.frame.index)
     checks = _Checks(chunk)
     out[S.USER_ID] = ids(cols[S.USER_ID]) if n else pd.Series(dtype=object)
-    checks.add(out[S.USER_ID].isna(), S.USER_ID, Reason.MISSING_USER_ID, "empty")
+    checks.add(out[S.USER_ID].isna(), S.USER_ID, RejectReason.MISSING_USER_ID, "empty")
     out[S.ITEM_ID] = ids(cols[S.ITEM_ID]) if n else pd.Series(dtype=object)
-    checks.add(out[S.ITEM_ID].isna(), S.ITEM_ID, Reason.MISSING_ITEM_ID, "empty")
+    checks.add(out[S.ITEM_ID].isna(), S.ITEM_ID, RejectReason.MISSING_ITEM_ID, "empty")
 
     if S.EVENT_TYPE in cols:
         raw_type = text(cols[S.EVENT_TYPE])
@@ -94,9 +94,9 @@ def validate_events(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
             mapped = exact.where(exact.notna(), lowered.where(lowered.notna(), mapped))
         if mapping.event_type is not None:
             mapped = mapped.fillna(mapping.event_type)
-        checks.add(mapped.isna(), S.EVENT_TYPE, Reason.MISSING_EVENT_TYPE, "empty")
+        checks.add(mapped.isna(), S.EVENT_TYPE, RejectReason.MISSING_EVENT_TYPE, "empty")
         unknown = mapped.notna() & ~mapped.isin(S.EVENT_TYPES)
-        checks.add(unknown, S.EVENT_TYPE, Reason.UNKNOWN_EVENT_TYPE, lambda i: f"'{raw_type.iloc[i]}' is not one of {', '.join(S.EVENT_TYPES)} (see --event-type-map)")
+        checks.add(unknown, S.EVENT_TYPE, RejectReason.UNKNOWN_EVENT_TYPE, lambda i: f"'{raw_type.iloc[i]}' is not one of {', '.join(S.EVENT_TYPES)} (see --event-type-map)")
         out[S.EVENT_TYPE] = mapped
     else:
         out[S.EVENT_TYPE] = mapping.event_type
@@ -104,12 +104,12 @@ def validate_events(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
     raw_ts = cols.get(S.TIMESTAMP, pd.Series([None] * n, index=chunk.frame.index, dtype=object))
     ts = parse_timestamps(raw_ts, mapping.time_format)
     empty_ts = _empty(raw_ts)
-    checks.add(empty_ts, S.TIMESTAMP, Reason.MISSING_TIMESTAMP, "empty")
-    checks.add(ts.isna() & ~empty_ts, S.TIMESTAMP, Reason.INVALID_TIMESTAMP, lambda i: f"cannot read '{raw_ts.iloc[i]}' as a time (ISO 8601, 'YYYY-MM-DD HH:MM:SS[ UTC]', epoch s/ms, or --time-format)")
+    checks.add(empty_ts, S.TIMESTAMP, RejectReason.MISSING_TIMESTAMP, "empty")
+    checks.add(ts.isna() & ~empty_ts, S.TIMESTAMP, RejectReason.INVALID_TIMESTAMP, lambda i: f"cannot read '{raw_ts.iloc[i]}' as a time (ISO 8601, 'YYYY-MM-DD HH:MM:SS[ UTC]', epoch s/ms, or --time-format)")
     out[S.TIMESTAMP] = ts
 
     out[S.SESSION_ID] = ids(cols[S.SESSION_ID]) if S.SESSION_ID in cols else None
-    out[S.VALUE] = checks.number(cols.get(S.VALUE), S.VALUE, Reason.INVALID_VALUE, allow_negative=True)
+    out[S.VALUE] = checks.number(cols.get(S.VALUE), S.VALUE, RejectReason.INVALID_VALUE, allow_negative=True)
     out[S.QUERY] = text(cols[S.QUERY]) if S.QUERY in cols else None
     out[S.REVIEW_TEXT] = text(cols[S.REVIEW_TEXT]) if S.REVIEW_TEXT in cols else None
     _item_columns(out, cols, checks)
@@ -124,7 +124,7 @@ def validate_items(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
     out = pd.DataFrame(index=chunk.frame.index)
     checks = _Checks(chunk)
     out[S.ITEM_ID] = ids(cols[S.ITEM_ID]) if len(chunk.frame) else pd.Series(dtype=object)
-    checks.add(out[S.ITEM_ID].isna(), S.ITEM_ID, Reason.MISSING_ITEM_ID, "empty")
+    checks.add(out[S.ITEM_ID].isna(), S.ITEM_ID, RejectReason.MISSING_ITEM_ID, "empty")
     _item_columns(out, cols, checks)
     out[S.ATTRIBUTES] = _attributes(chunk, cols, mapping, S.ITEM_COLUMNS, checks)
     return checks.finish(out[list(S.ITEM_COLUMNS)])
@@ -138,8 +138,8 @@ def validate_users(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
     out = pd.DataFrame(index=chunk.frame.index)
     checks = _Checks(chunk)
     out[S.USER_ID] = ids(cols[S.USER_ID]) if len(chunk.frame) else pd.Series(dtype=object)
-    checks.add(out[S.USER_ID].isna(), S.USER_ID, Reason.MISSING_USER_ID, "empty")
-    out[S.AGE] = checks.number(cols.get(S.AGE), S.AGE, Reason.INVALID_AGE, allow_negative=False)
+    checks.add(out[S.USER_ID].isna(), S.USER_ID, RejectReason.MISSING_USER_ID, "empty")
+    out[S.AGE] = checks.number(cols.get(S.AGE), S.AGE, RejectReason.INVALID_AGE, allow_negative=False)
     out[S.GENDER] = text(cols[S.GENDER]) if S.GENDER in cols else None
     out[S.LOCATION] = text(cols[S.LOCATION]) if S.LOCATION in cols else None
     out[S.ATTRIBUTES] = _attributes(chunk, cols, mapping, S.USER_COLUMNS, checks)
@@ -151,11 +151,11 @@ def _item_columns(out: pd.DataFrame, cols: dict[str, pd.Series], checks: _Checks
     out[S.DESCRIPTION] = text(cols[S.DESCRIPTION]) if S.DESCRIPTION in cols else None
     out[S.CATEGORY] = category_path(cols[S.CATEGORY]) if S.CATEGORY in cols else None
     out[S.BRAND] = text(cols[S.BRAND]) if S.BRAND in cols else None
-    price = checks.number(cols.get(S.PRICE), S.PRICE, Reason.INVALID_PRICE, allow_negative=True)
+    price = checks.number(cols.get(S.PRICE), S.PRICE, RejectReason.INVALID_PRICE, allow_negative=True)
     if price is not None:
-        checks.add(price < 0, S.PRICE, Reason.NEGATIVE_PRICE, lambda i: f"{price.iloc[i]} is below 0")
+        checks.add(price < 0, S.PRICE, RejectReason.NEGATIVE_PRICE, lambda i: f"{price.iloc[i]} is below 0")
     out[S.PRICE] = price
-    out[S.IN_STOCK] = checks.boolean(cols.get(S.IN_STOCK), S.IN_STOCK, Reason.INVALID_IN_STOCK)
+    out[S.IN_STOCK] = checks.boolean(cols.get(S.IN_STOCK), S.IN_STOCK, RejectReason.INVALID_IN_STOCK)
 
 
 def _attributes(chunk: RawChunk, cols: dict[str, pd.Series], mapping: ColumnMapping, canonical: tuple[str, ...], checks: _Checks) -> pd.Series:
@@ -184,7 +184,7 @@ def _attributes(chunk: RawChunk, cols: dict[str, pd.Series], mapping: ColumnMapp
             if value is not None and not (isinstance(value, float) and np.isnan(value)) and value != "":
                 attrs[name] = value if isinstance(value, (int, float, bool, str)) else str(value)
         parsed.append(json.dumps(attrs, ensure_ascii=False, default=str) if attrs else None)
-    checks.add(pd.Series(bad, index=chunk.frame.index), S.ATTRIBUTES, Reason.INVALID_ATTRIBUTES, "expected a JSON object")
+    checks.add(pd.Series(bad, index=chunk.frame.index), S.ATTRIBUTES, RejectReason.INVALID_ATTRIBUTES, "expected a JSON object")
     return pd.Series(parsed, index=chunk.frame.index, dtype=object)
 
 
@@ -228,14 +228,14 @@ class _Checks:
         self.failed = np.zeros(len(chunk.frame), dtype=bool)
         self.rejects: list[tuple[int, Reject]] = []
 
-    def add(self, mask: pd.Series, field_name: str, reason: Reason, detail: str | Callable[[int], str]) -> None:
+    def add(self, mask: pd.Series, field_name: str, reason: RejectReason, detail: str | Callable[[int], str]) -> None:
         new = np.asarray(mask.fillna(False), dtype=bool) & ~self.failed
         for i in np.flatnonzero(new):
             message = detail(int(i)) if callable(detail) else detail
             self.rejects.append((int(i), Reject(self.chunk.file, int(self.chunk.lines[i]), field_name, reason, message, self._raw(int(i)))))
         self.failed |= new
 
-    def number(self, values: pd.Series | None, field_name: str, reason: Reason, *, allow_negative: bool) -> pd.Series | None:
+    def number(self, values: pd.Series | None, field_name: str, reason: RejectReason, *, allow_negative: bool) -> pd.Series | None:
         if values is None:
             return None
         raw = values if pd.api.types.is_numeric_dtype(values) else text(values)
@@ -245,7 +245,7 @@ class _Checks:
             self.add(numbers < 0, field_name, reason, lambda i: f"expected a number >= 0, got {numbers.iloc[i]}")
         return numbers
 
-    def boolean(self, values: pd.Series | None, field_name: str, reason: Reason) -> pd.Series | None:
+    def boolean(self, values: pd.Series | None, field_name: str, reason: RejectReason) -> pd.Series | None:
         if values is None:
             return None
         if pd.api.types.is_bool_dtype(values):
@@ -275,11 +275,11 @@ def validate_judgments(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
     out = pd.DataFrame(index=chunk.frame.index)
     checks = _Checks(chunk)
     out[S.QUERY] = text(cols[S.QUERY]) if len(chunk.frame) else pd.Series(dtype=object)
-    checks.add(out[S.QUERY].isna(), S.QUERY, Reason.MISSING_QUERY, "empty")
+    checks.add(out[S.QUERY].isna(), S.QUERY, RejectReason.MISSING_QUERY, "empty")
     out[S.ITEM_ID] = ids(cols[S.ITEM_ID]) if len(chunk.frame) else pd.Series(dtype=object)
-    checks.add(out[S.ITEM_ID].isna(), S.ITEM_ID, Reason.MISSING_ITEM_ID, "empty")
-    relevance = checks.number(cols.get("relevance"), "relevance", Reason.INVALID_RELEVANCE, allow_negative=False)
-    checks.add(relevance.isna() if relevance is not None else out[S.QUERY].isna(), "relevance", Reason.INVALID_RELEVANCE, "empty")
+    checks.add(out[S.ITEM_ID].isna(), S.ITEM_ID, RejectReason.MISSING_ITEM_ID, "empty")
+    relevance = checks.number(cols.get("relevance"), "relevance", RejectReason.INVALID_RELEVANCE, allow_negative=False)
+    checks.add(relevance.isna() if relevance is not None else out[S.QUERY].isna(), "relevance", RejectReason.INVALID_RELEVANCE, "empty")
     out["relevance"] = relevance
     return checks.finish(out)
 

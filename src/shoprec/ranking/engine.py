@@ -32,12 +32,12 @@ from shoprec.ranking.cold_start import ContextPopularity
 from shoprec.ranking.explain import Explainer, Reason, model_reasons
 from shoprec.ranking.filters import ItemFilters
 from shoprec.ranking.fused import FusionRecommender
+from shoprec.ranking.limits import MAX_K
 from shoprec.ranking.rules import RuleSettings, diversify, excluded
 from shoprec.recommending import append_views, history_of
 from shoprec.retrieval.ann import AnnIndex, retrieve
 from shoprec.retrieval.indexes import load_indexes
 
-MAX_K = 1000
 CONTEXT_POPULARITY = "context_popularity"
 # Item-to-item models, best first: the fallback's and the explanations' notion of "similar".
 SIMILARITY_PREFERENCE = ("itemknn", "itemknn_bm25", "ease", "content", "ials", "puresvd", "bpr", "two_tower")

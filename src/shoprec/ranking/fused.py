@@ -45,10 +45,6 @@ def fusion_name(method: str) -> str:
     return PREFIX + method
 
 
-def is_fusion_name(name: str) -> bool:
-    return name.startswith(PREFIX)
-
-
 @dataclass(frozen=True)
 class Ranked:
     """One user's answer with, per item, what each member (or feature group) contributed."""

@@ -200,8 +200,3 @@ def filled_normalised(candidates: Candidates, normalisation: str) -> np.ndarray:
 def borda_points(candidates: Candidates) -> np.ndarray:
     """(n, m) Borda points: a source's first item gets its list length, its last 1, absent 0."""
     return np.where(candidates.present, candidates.lengths[None, :] - np.nan_to_num(candidates.ranks, nan=0.0) + 1, 0.0)
-
-
-def _ranked(items: np.ndarray, score: np.ndarray) -> RankedList:
-    order = np.lexsort((items, -score))
-    return RankedList(items[order], score[order])

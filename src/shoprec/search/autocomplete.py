@@ -28,7 +28,7 @@ from shoprec.search.text import has_cjk, search_word_starts
 
 KINDS = ("query", "brand", "category", "title")  # also the order of equal weights
 KEY_CHARS = 12  # a key keeps this many characters from a word start; longer prefixes are checked in full
-MAX_K = 100
+MAX_SUGGESTIONS = 100
 _WORD_START = re.compile(r"(?<![^\W_])[^\W_]")
 
 
@@ -110,8 +110,8 @@ class Autocomplete:
     def suggest(self, prefix: str, k: int = 10) -> list[dict[str, str]]:
         """Up to `k` suggestions whose text has a word starting with `prefix` (case ignored),
         best first, each {"text", "kind"}; one per text. An empty prefix suggests nothing."""
-        if not 1 <= k <= MAX_K:
-            raise ConfigError(f"k must be between 1 and {MAX_K}, got {k}")
+        if not 1 <= k <= MAX_SUGGESTIONS:
+            raise ConfigError(f"k must be between 1 and {MAX_SUGGESTIONS}, got {k}")
         typed = normalise(prefix or "")
         if not typed.strip():
             return []

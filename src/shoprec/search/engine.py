@@ -34,15 +34,15 @@ from shoprec.search.lexical import LexicalIndex
 from shoprec.search.lexical_store import event_counts
 from shoprec.search.personalise import PersonalSettings, QueryClicks, rerank, shopper_scores
 from shoprec.search.ranker import FOLDER as RANKER_FOLDER
-from shoprec.search.ranker import RankerSettings, SearchFeatures, SearchRanker
+from shoprec.search.ranker import SearchFeatures, SearchRanker, SearchRankerSettings
 from shoprec.search.results import Hit, SearchFilters, SearchResult
+from shoprec.search.scored import Scored
 from shoprec.search.semantic import SemanticIndex, SemanticSettings
 from shoprec.search.text import MAX_QUERY_CHARS, QueryTerm, highlight, query_tokens
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "lexical", "semantic", "ltr")
 _BATCH = 128  # queries embedded together when tuning or training (below the semantic query cache)
-Scored = list[tuple[str, float]]
 
 
 class SearchEngine:
@@ -243,7 +243,7 @@ class SearchEngine:
                                                         "ndcg": rrf_ndcg}])], ignore_index=True)
         return BlendTuning(self.hybrid, table)
 
-    def train_ranker(self, judgments: pd.DataFrame, queries: Collection[str], settings: RankerSettings | None = None,
+    def train_ranker(self, judgments: pd.DataFrame, queries: Collection[str], settings: SearchRankerSettings | None = None,
                      lists: Mapping[str, Mapping[str, Scored]] | None = None) -> SearchRanker:
         """Fit the learned ranker on the judged `queries` (their hybrid candidates) and use it.
         `lists`: the queries' `candidates_for`, when already computed."""

@@ -27,13 +27,13 @@ from shoprec.models.ranked import RankedList
 from shoprec.ranking.fusion import NORMALISATIONS, fuse, gather
 from shoprec.search.judgments import by_query
 from shoprec.search.metrics import ndcg_at_k
+from shoprec.search.scored import Scored
 
 HYBRID_METHODS = ("rrf", "blend")
 LEXICAL, SEMANTIC = "lexical", "semantic"
 SETTINGS_FILE = Path("search") / "hybrid.json"
 BLEND_GRID = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 21))
 
-Scored = list[tuple[str, float]]  # (item id, score), best first
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from shoprec.search.text import highlight as highlight_html
 
 __all__ = ["LexicalIndex", "LexicalSettings"]
 
-MAX_K = 10_000
+MAX_HITS = 10_000
 _SORT_FIELDS = {"price_asc": (C.PRICE, Order.Asc), "price_desc": (C.PRICE, Order.Desc),
                 "popularity": (C.POPULARITY, Order.Desc), "newest": (C.SEQ, Order.Desc)}
 
@@ -179,8 +179,8 @@ class LexicalIndex:
         otherwise), with the total, facet counts and highlighted titles. `match_all` overrides
         the setting of that name for this search (False: items matching any word, e.g. to
         gather candidates for re-ranking)."""
-        if not 1 <= k <= MAX_K:
-            raise ConfigError(f"k must be between 1 and {MAX_K}, got {k}")
+        if not 1 <= k <= MAX_HITS:
+            raise ConfigError(f"k must be between 1 and {MAX_HITS}, got {k}")
         if offset < 0:
             raise ConfigError(f"offset must be >= 0, got {offset}")
         if sort not in SORTS:

@@ -33,11 +33,11 @@ from shoprec.data.store import Store
 from shoprec.errors import ConfigError, ShoprecError
 from shoprec.ranking.fusion import normalise
 from shoprec.recommending import history_of
+from shoprec.search.scored import Scored
 from shoprec.search.text import words
 
 TARGET_EVENTS = (S.EventType.CLICK.value, S.EventType.ADD_TO_CART.value, S.EventType.PURCHASE.value)
 COUNT = "count"
-Scored = list[tuple[str, float]]
 
 
 @dataclass(frozen=True)

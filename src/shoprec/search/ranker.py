@@ -27,6 +27,7 @@ from shoprec.data import schema as S
 from shoprec.errors import ConfigError, NotFittedError, ShoprecError
 from shoprec.lightgbm_module import lightgbm
 from shoprec.search.metrics import GAIN_OFFSET
+from shoprec.search.scored import Scored
 from shoprec.search.text import TypoRule, stem, words
 
 if TYPE_CHECKING:  # imported where used (shoprec.lightgbm_module): 0.3 s at start-up
@@ -59,7 +60,6 @@ FEATURES = (
 LABEL_STEPS = 3
 LABEL_GAIN = [i / LABEL_STEPS for i in range(2 * LABEL_STEPS + 1)]
 
-Scored = Sequence[tuple[str, float]]
 
 
 class FieldScorer(Protocol):
@@ -287,7 +287,7 @@ def relevance_labels(relevance: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class RankerSettings:
+class SearchRankerSettings:
     """LambdaMART hyperparameters; a share of the training queries stops boosting early."""
 
     n_estimators: int = 1000
@@ -310,8 +310,8 @@ class RankerSettings:
 class SearchRanker:
     """LambdaMART re-ranker of search candidates: `fit(groups)`, `predict`, `save`/`load`."""
 
-    def __init__(self, settings: RankerSettings | None = None) -> None:
-        self.settings = settings or RankerSettings()
+    def __init__(self, settings: SearchRankerSettings | None = None) -> None:
+        self.settings = settings or SearchRankerSettings()
 
     def fit(self, groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> SearchRanker:
         """Fit on one (features, relevance) pair per training query; relevance NaN = unjudged.
@@ -392,8 +392,8 @@ class SearchRanker:
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
         if meta.get("features") != list(FEATURES):
             raise ShoprecError(f"{directory}: the ranker was trained on other features; train it again")
-        known = {f.name for f in fields(RankerSettings)}
-        ranker = cls(RankerSettings(**{k: v for k, v in meta.get("settings", {}).items() if k in known}))
+        known = {f.name for f in fields(SearchRankerSettings)}
+        ranker = cls(SearchRankerSettings(**{k: v for k, v in meta.get("settings", {}).items() if k in known}))
         ranker.booster_ = lgb.Booster(model_file=str(directory / MODEL_FILE))
         ranker.best_iteration_ = ranker.booster_.current_iteration()
         ranker.trained_queries_ = int(meta.get("trained_queries", 0))

@@ -28,7 +28,7 @@ class CatalogueChange:
     removed: list[str] = field(default_factory=list)
 
 
-class Catalogue:
+class ItemCache:
     """A cached, id-indexed copy of `Store.items()`."""
 
     def __init__(self, store: Store) -> None:

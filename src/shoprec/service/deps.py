@@ -19,7 +19,7 @@ from shoprec.data.store import Store
 from shoprec.errors import ShoprecError
 from shoprec.ranking.engine import RecommendationEngine
 from shoprec.search.engine import SearchEngine
-from shoprec.service.catalogue import Catalogue
+from shoprec.service.catalogue import ItemCache
 from shoprec.service.histories import IndexedStore
 from shoprec.service.metrics import Metrics
 from shoprec.service.problems import InvalidInput, NotBuilt, NotFound, NotReady
@@ -46,7 +46,7 @@ class Services:
 
     settings: ServiceSettings
     store: Store
-    catalogue: Catalogue
+    catalogue: ItemCache
     metrics: Metrics
     storefront_key: str | None = None
     engine: Engine | None = None
@@ -159,7 +159,7 @@ def open_services(settings: ServiceSettings, metrics: Metrics | None = None) -> 
     store = IndexedStore(settings.workspace)
     store.live  # noqa: B018 - open the live log now, not racing in the first requests' threads
     store.warm()
-    services = Services(settings, store, Catalogue(store), metrics or Metrics(), settings.effective_storefront_key())
+    services = Services(settings, store, ItemCache(store), metrics or Metrics(), settings.effective_storefront_key())
     try:
         services.engine = open_engine(settings.workspace, store)
         services.metrics.set_model_version(services.engine.bundle.version)

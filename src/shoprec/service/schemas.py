@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
-from shoprec.service.settings import MAX_K
+from shoprec.ranking.limits import MAX_K
 
 _ID = Field(min_length=1, max_length=256)
 

@@ -16,7 +16,6 @@ from shoprec.errors import ConfigError
 API_KEYS_ENV = "SHOPREC_API_KEYS"
 STOREFRONT_KEY_ENV = "SHOPREC_STOREFRONT_KEY"
 READ_REQUIRES_KEY_ENV = "SHOPREC_READ_REQUIRES_KEY"
-MAX_K = 1000
 
 
 class ServiceSettings(BaseModel):
