@@ -61,7 +61,8 @@ def test_evaluate_rees46_temporal_matches_an_independent_check(tmp_path: Path) -
     assert ingested.exit_code == 0, ingested.output
     out_json, report = tmp_path / "eval.json", tmp_path / "eval.html"
     result = runner.invoke(cli, ["evaluate", "--workspace", str(ws), "--models", "popularity,random", "--split", "temporal",
-                                 "--test-fraction", "0.2", "--k", "10,20", "--json-out", str(out_json), "--report", str(report)])
+                                 "--test-fraction", "0.2", "--k", "10,20", "--stage", "model",
+                                     "--json-out", str(out_json), "--report", str(report)])
     assert result.exit_code == 0, result.output
 
     written = json.loads(out_json.read_text())
@@ -73,6 +74,7 @@ def test_evaluate_rees46_temporal_matches_an_independent_check(tmp_path: Path) -
         assert written["split"]["n_evaluated_users"] == expected["users"]
         for metric in ("ndcg", "recall", "precision", "hit_rate"):
             assert math.isclose(got[f"{metric}@{k}"], expected[f"{metric}@{k}"], rel_tol=1e-9, abs_tol=1e-12), metric
+    # The model stage: random's own lists (the engine would give its cold two thirds the popular fallback).
     assert written["results"]["popularity"]["ndcg@10"] > 10 * written["results"]["random"]["ndcg@10"]
     assert "train_seconds" in written["results"]["random"]
 

@@ -115,7 +115,7 @@ def test_json_shape(split: Split, tmp_path: Path) -> None:
     result = two_model_result(split)
     result.write_json(tmp_path / "out.json")
     data = json.loads((tmp_path / "out.json").read_text())
-    assert set(data) == {"dataset", "split", "results"}
+    assert set(data) == {"dataset", "split", "stage", "results"}
     assert data["dataset"]["users"] == 6 and data["dataset"]["items"] == 5 and data["dataset"]["events"] == 17
     assert data["dataset"]["train"]["events"] == 9 and data["dataset"]["test"]["events"] == 8
     assert data["split"]["method"] == "temporal" and data["split"]["ks"] == [2, 3]

@@ -155,8 +155,9 @@ def test_cli_tune_evaluate_and_train_record_the_choice(tmp_path: Path, popularit
     assert entry["split"]["method"] == "temporal"
 
     out = tmp_path / "eval.json"
-    evaluated = runner.invoke(cli, ["evaluate", "--workspace", ws, "--models", "popularity", *split_flags,
-                                    "--tune", "--json-out", str(out), "--report", str(tmp_path / "r.html")])
+    # The model stage: the test shopper is new, and the engine would answer them from its fallback.
+    evaluated = runner.invoke(cli, ["evaluate", "--workspace", ws, "--models", "popularity", *split_flags, "--stage",
+                                    "model", "--tune", "--json-out", str(out), "--report", str(tmp_path / "r.html")])
     assert evaluated.exit_code == 0, evaluated.output
     written = json.loads(out.read_text())
     assert written["results"]["popularity"]["params"] == {"window_days": 1.0, "half_life_days": None, "weighted": True}

@@ -38,14 +38,16 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
                    ks: tuple[int, ...], targets: list[str] | None, exclude_seen: bool,
                    json_path: Path | None, report_path: Path | None, *, tune_metric: str | None = None,
                    max_trials: int | None = None, fusion: str = "all", fusion_members: str | None = None,
-                   n_candidates: int | None = None, print_json: bool = False) -> EvaluationResult:
+                   n_candidates: int | None = None, print_json: bool = False, stage: str = "engine",
+                   diversity: str = "none") -> EvaluationResult:
     """Evaluate on the workspace's data and write the JSON and the report (default: <workspace>/reports/).
 
     With `tune_metric` (e.g. "ndcg@10"), each model is first tuned on a validation split carved
     from the split's train side, then fitted with the chosen values (see the module docstring).
     `n_candidates` is the candidates each fusion member contributes per user (None:
     shoprec.ranking.candidates.DEFAULT_N_CANDIDATES). With `print_json`, the JSON written is also
-    printed on stdout (`--json`).
+    printed on stdout (`--json`). `stage`: "engine" measures what the recommendation engine answers
+    (exclusions, stock, `diversity`, the fallback chain), "model" each model's own top k.
     """
     from shoprec.data.store import load_events_dataset
     from shoprec.evaluation.report import write_report
@@ -73,8 +75,12 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
         tuned = tune_models(settings, the_split.train, split, options, metric=tune_metric, ks=(metric_k,),
                             targets=targets, max_trials=max_trials, exclude_seen=exclude_seen)
         settings = {name: result.params for name, result in tuned.items()}
+    from shoprec.ranking.rules import RuleSettings
+
+    rules = RuleSettings(exclude_event_types=None if exclude_seen else (), diversity=diversity)
     models = {name: create(name, **given) for name, given in settings.items()}
-    result = evaluate(models, the_split, ks=ks, target_event_types=targets, exclude_seen=exclude_seen)
+    result = evaluate(models, the_split, ks=ks, target_event_types=targets, exclude_seen=exclude_seen, stage=stage,
+                      rules=rules)
     fused: dict[str, FusionRecommender] = {}
     if len(members) >= 2:
         # Learned on a validation carve of the train side only; the members are the models just fitted on it.
@@ -82,7 +88,7 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
                                          split, options, targets=targets, exclude_seen=exclude_seen, n_candidates=n_candidates)
         fused = {fusion_name(method): entry for method, entry in learning.fusions.items()}
         result.merge(evaluate(fused, the_split, ks=ks, target_event_types=targets, exclude_seen=exclude_seen,
-                              prefitted=list(fused)))
+                              prefitted=list(fused), stage=stage, rules=rules, engine_models=models))
         for name in fused:
             result.results[name]["train_seconds"] = seconds  # validation fits and learning, shared by every method
         result.fusion = {**learning.to_dict(), "members": members, "best_on_validation": learning.best(),
@@ -121,7 +127,8 @@ def print_table(result: EvaluationResult, console: Console | None = None) -> Non
 
     console = console or Console(width=None if sys.stdout.isatty() else 200)
     split = result.split
-    table = Table(title=f"{split.get('method', '')} split: {split.get('n_evaluated_users', '?')} users evaluated")
+    table = Table(title=f"{split.get('method', '')} split: {split.get('n_evaluated_users', '?')} users evaluated, "
+                        f"{result.stage} stage")
     table.add_column("model")
     keys = [f"{m}@{k}" for k in result.ks for m in PRINTED_METRICS if any(f"{m}@{k}" in r for r in result.results.values())]
     for key in keys:
@@ -145,6 +152,10 @@ def _fmt(value: object, digits: int = 4) -> str:
 @click.option("--k", "k_text", default="10,20", show_default=True, help="Cut-offs, comma-separated.")
 @click.option("--targets", help="Event types that count as relevant (default: all but remove_from_cart and search).")
 @click.option("--include-seen", is_flag=True, help="Do not exclude items a user had in train from their recommendations.")
+@click.option("--stage", type=click.Choice(["engine", "model"]), default="engine", show_default=True,
+              help="engine: what a shopper is shown (exclusions, stock, diversity, fallbacks); model: each model's own top k.")
+@click.option("--diversity", type=click.Choice(["none", "cap", "mmr"]), default="none", show_default=True,
+              help="With --stage engine: the diversity re-rank the engine applies.")
 @json_result_options("<workspace>/reports/evaluation.json")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here (default: <workspace>/reports/evaluation.html).")
 @click.option("--tune", is_flag=True, help="Choose each model's key hyperparameters on a validation split carved from train first.")
@@ -153,14 +164,16 @@ def _fmt(value: object, digits: int = 4) -> str:
 def command(workspace: Path, model_names: str, params: tuple[str, ...], split: str, test_fraction: float | None,
             cutoff: str | None, last_n: int, ratio: float, by: str, seed: int, k_text: str, targets: str | None,
             include_seen: bool, as_json: str | None, json_out: Path | None, report_path: Path | None, tune: bool,
-            metric: str, max_trials: int | None, fusion: str, fusion_members: str | None, n_candidates: int) -> None:
+            metric: str, max_trials: int | None, fusion: str, fusion_members: str | None, n_candidates: int,
+            stage: str = "engine", diversity: str = "none") -> None:
     """Measure models offline: precision, recall, MAP, NDCG, MRR, hit rate, coverage, novelty, diversity."""
     request = json_request(as_json, json_out)
     options = split_options(split, test_fraction, cutoff, last_n, ratio, by, seed)
     result = run_evaluation(workspace, model_names, params, split, options, parse_ks(k_text),
                             parse_list(targets) or None, not include_seen, request.path, report_path,
                             tune_metric=metric if tune else None, max_trials=max_trials, fusion=fusion,
-                            fusion_members=fusion_members, n_candidates=n_candidates, print_json=request.print)
+                            fusion_members=fusion_members, n_candidates=n_candidates, print_json=request.print,
+                            stage=stage, diversity=diversity)
     json_path = request.path or Path(workspace) / "reports" / "evaluation.json"
     report_path = report_path or Path(workspace) / "reports" / "evaluation.html"
     if request.print:  # stdout holds the JSON alone

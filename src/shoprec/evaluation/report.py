@@ -45,6 +45,8 @@ def write_report(result: EvaluationResult, path: Path) -> None:
         split=_split_rows(result.split),
         models=result.models,
         tables=[_metric_table(result, k) for k in result.ks],
+        stage=result.stage,
+        stages=_stage_table(result),
         timings=_table(result, list(TIMINGS), higher_is_better=False),
         bar_chart=_png(_bar_chart(result)),
         curve_chart=_png(_curve_chart(result)) if result.curves else None,
@@ -65,6 +67,31 @@ def _split_rows(split: dict[str, Any]) -> list[tuple[str, str]]:
             value = ", ".join(str(v) for v in value)
         rows.append((key.replace("_", " "), str(value)))
     return rows
+
+
+STAGE_METRICS = ("ndcg", "recall", "coverage", "diversity")
+
+
+def _stage_table(result: EvaluationResult) -> dict[str, Any] | None:
+    """Engine against model stage, per model, at the first K: what the engine's steps (exclusions,
+    stock, diversity, fallbacks) cost or gain. None when the model stage was not measured; rows
+    only where the two differ."""
+    if not result.model_stage:
+        return None
+    k = result.ks[0]
+    keys = [f"{m}@{k}" for m in STAGE_METRICS]
+    rows = []
+    for name, raw in result.model_stage.items():
+        served = result.results.get(name, {})
+        pairs = [(served.get(key), raw.get(key)) for key in keys]
+        if all(a is None or b is None or a != a or b != b or abs(a - b) < 1e-9 for a, b in pairs):
+            continue
+        rows.append({"model": name, "cells": [f"{_fmt(a)} / {_fmt(b)}" for a, b in pairs]})
+    return {"k": k, "headers": keys, "rows": rows}
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value:.4f}"
 
 
 def _metric_table(result: EvaluationResult, k: int) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,12 +31,18 @@ from shoprec.evaluation.metrics import evaluate_lists, item_categories, item_sel
 from shoprec.evaluation.splits import Split
 from shoprec.models.base import Recommender, event_type_codes, seen_items
 from shoprec.models.ranked import RankedList
+from shoprec.ranking.rules import RuleSettings
+
+if TYPE_CHECKING:
+    from shoprec.ranking.engine import RecommendationEngine
 
 # Removing from cart or searching says nothing about wanting an item.
 NON_TARGET_EVENT_TYPES = (S.EventType.REMOVE_FROM_CART.value, S.EventType.SEARCH.value)
 DEFAULT_TARGET_EVENT_TYPES = tuple(t for t in S.EVENT_TYPES if t not in NON_TARGET_EVENT_TYPES)
 # K values drawn in the metric-against-K plot (those up to the largest evaluated K).
 CURVE_KS = (1, 5, 10, 20, 50, 100)
+# What `evaluate` measures: the engine's answers (what a shopper is shown) or each model's own.
+STAGES = ("engine", "model")
 # Scoring works on users x items float32 blocks; this caps one block at about 80 MB.
 MAX_BATCH_CELLS = 20_000_000
 
@@ -67,19 +73,30 @@ class EvaluationResult:
     models: dict[str, str] = field(default_factory=dict)
     # What fusion learned on validation: validation NDCG per entry, weights, ranker importances.
     fusion: dict[str, Any] = field(default_factory=dict)
+    # Which answers were measured: "engine" (what a shopper is shown: rules, stock, diversity,
+    # fallbacks) or "model" (each model's raw top k). With "engine", `model_stage` holds the raw
+    # view's metrics at the same Ks, so the report can show what the engine's steps cost or gain.
+    stage: str = "model"
+    model_stage: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def merge(self, other: EvaluationResult) -> None:
         """Add `other`'s models (measured on the same split) to this result."""
+        if other.stage != self.stage:
+            raise ValueError(f"cannot merge results of the {other.stage} stage into results of the {self.stage} stage")
         self.results.update(other.results)
         self.curves.update(other.curves)
         self.models.update(other.models)
+        self.model_stage.update(other.model_stage)
 
     def to_dict(self) -> dict[str, Any]:
-        """`{"dataset": {...}, "split": {...}, "results": {model: {"ndcg@10": ..., "train_seconds": ...}}}`.
+        """`{"dataset": {...}, "split": {...}, "stage": "engine" | "model", "results": {model: {"ndcg@10": ...,
+        "train_seconds": ...}}}`, with `"model_stage": {model: {...}}` when the engine was measured.
 
         NaN (a metric with no user to average over) becomes null.
         """
-        out = {"dataset": self.dataset, "split": self.split, "results": self.results}
+        out: dict[str, Any] = {"dataset": self.dataset, "split": self.split, "stage": self.stage, "results": self.results}
+        if self.model_stage:
+            out["model_stage"] = self.model_stage
         if self.fusion:
             out["fusion"] = self.fusion
         return _json_safe(out)
@@ -156,6 +173,19 @@ def recommend_all(model: Recommender, task: EvaluationTask, k: int, batch_size: 
     return lists
 
 
+def engine_lists(engine: RecommendationEngine, name: str, task: EvaluationTask, k: int, batch_size: int) -> list[RankedList]:
+    """What the engine answers each of the task's users with entry `name`, in batches, with a progress bar."""
+    n = len(task.users)
+    batch = max(1, min(batch_size, MAX_BATCH_CELLS // max(len(engine.catalogue), 1)))
+    lists: list[RankedList] = []
+    with progress.task(f"{name}: recommending through the engine", total=n, unit="users") as bar:
+        for start in range(0, n, batch):
+            rows = np.arange(start, min(start + batch, n))
+            lists.extend(engine.lists(task.histories.select(rows), k, model=name, now_ms=task.request_times[rows]))
+            bar.advance(len(rows))
+    return lists
+
+
 def evaluate(
     models: Mapping[str, Recommender],
     split: Split,
@@ -164,13 +194,23 @@ def evaluate(
     exclude_seen: bool = True,
     batch_size: int = 1000,
     prefitted: Collection[str] = (),
+    stage: str = "model",
+    rules: RuleSettings | None = None,
+    engine_models: Mapping[str, Recommender] | None = None,
 ) -> EvaluationResult:
     """Fit each model on `split.train` and measure every metric at each K on `split.test`.
 
     `target_event_types=None` counts every event type except remove_from_cart and search.
     Models named in `prefitted` are already fitted on `split.train` (fusion entries over fitted
-    members) and are not fitted again; their train time is reported as 0.
+    members) and are not fitted again; their train time is reported as 0. `stage` "engine"
+    measures what the recommendation engine answers (shoprec.ranking.engine: `rules`, stock,
+    diversity, the fallback chain; default rules exclude what `exclude_seen` says), "model" each
+    model's own top k; with "engine" the model stage is measured too (`model_stage`).
+    `engine_models`: other entries of the bundle being imitated, fitted on `split.train` (the
+    members of measured fusion entries; the engine's fallbacks use them), held but not measured.
     """
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {stage!r}")
     ks = _check_ks(ks)
     targets = DEFAULT_TARGET_EVENT_TYPES if target_event_types is None else tuple(sorted(set(target_event_types)))
     task = build_task(split, targets, exclude_seen)
@@ -179,30 +219,46 @@ def evaluate(
     has_categories = split.train.items[S.CATEGORY].notna().any()
     categories = item_categories(split.train) if has_categories else None
 
-    results: dict[str, dict[str, float]] = {}
-    curves: dict[str, dict[str, float]] = {}
+    def measure(lists: list[RankedList], at: Sequence[int]) -> dict[str, float]:
+        values = evaluate_lists(lists, task.relevant, at, n_items=split.train.n_items,
+                                self_information=self_information, categories=categories)
+        if categories is None:  # no category data: diversity is unmeasurable, reported as null
+            values.update({f"diversity@{k}": float("nan") for k in at})
+        return values
+
+    train_seconds: dict[str, float] = {}
     for name, model in models.items():
         started = time.perf_counter()
         if name not in prefitted:
             model.fit(split.train)
-        train_seconds = time.perf_counter() - started
+        train_seconds[name] = time.perf_counter() - started
+    engine = None
+    if stage == "engine":
+        from shoprec.ranking.engine import RecommendationEngine  # the engine imports the models' stack
+
+        default_rules = RuleSettings(exclude_event_types=None if exclude_seen else ())
+        engine = RecommendationEngine.offline({**models, **{n: m for n, m in (engine_models or {}).items() if n not in models}},
+                                              split.train, rules or default_rules)
+    results: dict[str, dict[str, float]] = {}
+    curves: dict[str, dict[str, float]] = {}
+    model_stage: dict[str, dict[str, float]] = {}
+    wanted = {f"@{k}" for k in ks}
+    for name, model in models.items():
         started = time.perf_counter()
-        lists = recommend_all(model, task, ks[-1], batch_size, name)
+        lists = (recommend_all(model, task, ks[-1], batch_size, name) if engine is None
+                 else engine_lists(engine, name, task, ks[-1], batch_size))
         predict_seconds = time.perf_counter() - started
-        curves[name] = evaluate_lists(
-            lists, task.relevant, curve_ks, n_items=split.train.n_items,
-            self_information=self_information, categories=categories,
-        )
-        if categories is None:  # no category data: diversity is unmeasurable, reported as null
-            curves[name].update({f"diversity@{k}": float("nan") for k in curve_ks})
-        wanted = {f"@{k}" for k in ks}
+        curves[name] = measure(lists, curve_ks)
         results[name] = {key: v for key, v in curves[name].items() if key[key.index("@"):] in wanted}
-        results[name].update(train_seconds=train_seconds, predict_seconds=predict_seconds)
+        results[name].update(train_seconds=train_seconds[name], predict_seconds=predict_seconds)
+        if engine is not None:
+            model_stage[name] = measure(recommend_all(model, task, ks[-1], batch_size, f"{name} (model stage)"), ks)
 
     split_info = {
         **split.info,
         "target_event_types": list(targets),
         "exclude_seen": exclude_seen,
+        "stage": stage,
         "ks": list(ks),
         **task.counts,
     }
@@ -213,6 +269,8 @@ def evaluate(
         ks=ks,
         curves=curves,
         models={name: repr(model) for name, model in models.items()},
+        stage=stage,
+        model_stage=model_stage,
     )
 
 

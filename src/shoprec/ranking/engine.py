@@ -14,7 +14,7 @@ all a shopper with no history gets. The service and `shoprec recommend` both cal
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,15 +23,17 @@ import pandas as pd
 
 from shoprec.bundle import Bundle, load_current
 from shoprec.data import schema as S
+from shoprec.data.dataset import Dataset
 from shoprec.data.history import Histories
 from shoprec.data.store import Store
 from shoprec.errors import ConfigError, ShoprecError
 from shoprec.models.base import Recommender, top_k
+from shoprec.models.ranked import RankedList
 from shoprec.ranking.catalogue import Catalogue
 from shoprec.ranking.cold_start import ContextPopularity
 from shoprec.ranking.explain import Explainer, Reason, model_reasons
 from shoprec.ranking.filters import ItemFilters
-from shoprec.ranking.fused import FusionRecommender
+from shoprec.ranking.fused import FusionRecommender, request_times
 from shoprec.ranking.limits import MAX_K
 from shoprec.ranking.rules import RuleSettings, diversify, excluded
 from shoprec.recommending import append_views, history_of
@@ -61,18 +63,38 @@ class Recommendation:
 class RecommendationEngine:
     """Recommendations, similar items and "because you viewed" for one bundle over one store."""
 
-    def __init__(self, store: Store, bundle: Bundle, rules: RuleSettings | None = None) -> None:
+    def __init__(self, store: Store | None, bundle: Bundle, rules: RuleSettings | None = None, *,
+                 items: pd.DataFrame | None = None, indexes: Mapping[str, AnnIndex] | None = None) -> None:
+        """`items`: the catalogue (default: the store's); `indexes`: ANN indexes by model (default:
+        the bundle's). Without a store, only `lists` and `similar` answer (no history to read)."""
         self.store = store
         self.bundle = bundle
         self.rules = rules or RuleSettings()
-        self.catalogue = Catalogue.build(store.items(), bundle.item_ids)
+        if items is None:
+            if store is None:
+                raise ConfigError("an engine without a store needs the catalogue's items")
+            items = store.items()
+        self.catalogue = Catalogue.build(items, bundle.item_ids)
         popularity = bundle.models.get(CONTEXT_POPULARITY)
         self.popularity = popularity if isinstance(popularity, ContextPopularity) else None
         self.similarity_name = next((n for n in SIMILARITY_PREFERENCE if n in bundle.models), None)
         self.similarity = bundle.models.get(self.similarity_name) if self.similarity_name else None
         # Embedding models of a large catalogue answer from their ANN index (shoprec.retrieval).
-        self.indexes: dict[str, AnnIndex] = load_indexes(bundle)
+        self.indexes: dict[str, AnnIndex] = dict(load_indexes(bundle) if indexes is None else indexes)
         self._exact: set[str] = set()
+
+    @classmethod
+    def offline(cls, models: Mapping[str, Recommender], dataset: Dataset,
+                rules: RuleSettings | None = None) -> RecommendationEngine:
+        """An engine over models fitted on `dataset`, with `dataset`'s catalogue and the cold-start
+        popularity every bundle holds (fitted here when `models` lacks it), scoring exactly (no ANN
+        index) and reading no store: what `shoprec evaluate` measures through (`lists`)."""
+        entries = dict(models)
+        if CONTEXT_POPULARITY not in entries:
+            entries[CONTEXT_POPULARITY] = ContextPopularity().fit(dataset)
+        bundle = Bundle(Path("offline"), {"version": "offline", "default_model": next(iter(models))},
+                        dataset.item_ids, entries)
+        return cls(None, bundle, rules, items=dataset.items, indexes={})
 
     @classmethod
     def open(cls, workspace: Path, store: Store, bundle: Bundle | None = None,
@@ -97,7 +119,7 @@ class RecommendationEngine:
 
     def refresh_catalogue(self) -> None:
         """Re-read the store's items: new prices and stock, deleted items (never recommended again)."""
-        self.catalogue = Catalogue.build(self.store.items(), self.bundle.item_ids)
+        self.catalogue = Catalogue.build(self._require_store().items(), self.bundle.item_ids)
 
     # ----------------------------------------------------------------- requests
     def recommend(self, user_id: str, k: int = 10, *, filters: ItemFilters | None = None, explain: bool = False,
@@ -112,7 +134,7 @@ class RecommendationEngine:
         name = model or self.bundle.default_model
         if name not in self.bundle.models:
             raise ConfigError(f"model '{name}' is not in bundle {self.bundle.version}; it has {', '.join(self.bundle.models)}")
-        history = history_of(self.store, self.bundle, user_id)
+        history = history_of(self._require_store(), self.bundle, user_id)
         if history_items:
             history = append_views(self.bundle, history, list(history_items))
         now = _now(history, now_ms)
@@ -122,12 +144,62 @@ class RecommendationEngine:
         chosen: list[tuple[int, float, str, dict[str, float]]] = []
         if len(history.items):
             chosen += self._personal(self.bundle.models[name], name, history, k, allowed, now, explain)
+        return self._answer(self._complete(chosen, history, now, allowed, k), history if explain else None)
+
+    def lists(self, histories: Histories, k: int, *, model: str | None = None, now_ms: np.ndarray | None = None,
+              filters: ItemFilters | None = None) -> list[RankedList]:
+        """What `recommend` answers for each of a batch of histories (given, not read from the store;
+        request times `now_ms`), as ranked item indices: the personal stage for the whole batch at
+        once, then each user's diversity rule and fallback chain. No explanations.
+        `shoprec evaluate` measures the engine through this (docs/evaluation.md, "Stages")."""
+        _check_k(k)
+        name = model or self.bundle.default_model
+        if name not in self.bundle.models:
+            raise ConfigError(f"model '{name}' is not in bundle {self.bundle.version}; it has {', '.join(self.bundle.models)}")
+        scorer = self.bundle.models[name]
+        now = request_times(histories, now_ms)
+        eligible = self.catalogue.eligible(filters, self.rules.in_stock_only)
+        blocked = np.flatnonzero(~eligible)
+        own = excluded(histories, self.rules.exclude_event_types)
+        pool = k if self.rules.diversity == "none" else min(MAX_K, 3 * k)
+        warm = np.flatnonzero(np.diff(histories.indptr) > 0)
+        personal: dict[int, RankedList] = {}
+        if len(warm):
+            batch, exclude = histories.select(warm), [own[u] for u in warm]
+            if isinstance(scorer, FusionRecommender):
+                answers = [a.ranked for a in scorer.rank(batch, pool, exclude=exclude, allowed=eligible,
+                                                           now_ms=now[warm], explain=False)]
+            else:
+                answers = scorer.recommend(batch, pool, exclude=[np.union1d(e, blocked) for e in exclude],
+                                           now_ms=now[warm])
+            personal = dict(zip(warm.tolist(), answers, strict=True))
+        out = []
+        for u in range(len(histories)):
+            allowed = eligible.copy()
+            allowed[own[u][own[u] < len(allowed)]] = False
+            chosen: list[tuple[int, float, str, dict[str, float]]] = []
+            if u in personal:
+                diverse = diversify(personal[u], self.catalogue.category_codes, k, self.rules)
+                chosen = [(int(i), float(s), "personal", {}) for i, s in zip(diverse.items, diverse.scores, strict=True)]
+            chosen = self._complete(chosen, histories.select(np.array([u])), int(now[u]), allowed, k)
+            out.append(RankedList(np.array([c[0] for c in chosen], dtype=np.int64),
+                                  np.array([c[1] for c in chosen], dtype=np.float64)))
+        return out
+
+    def _require_store(self) -> Store:
+        if self.store is None:
+            raise ConfigError("this engine reads no store (RecommendationEngine.offline): give histories to `lists`")
+        return self.store
+
+    def _complete(self, chosen: list[tuple[int, float, str, dict[str, float]]], history: Histories, now: int,
+                  allowed: np.ndarray, k: int) -> list[tuple[int, float, str, dict[str, float]]]:
+        """`chosen` filled up to `k` by the fallback chain (computed only as far as needed)."""
         if len(chosen) < k:
             for stage, scores in self._fallbacks(history, now):
                 chosen += _fill(scores, allowed, {c[0] for c in chosen}, k - len(chosen), stage)
                 if len(chosen) >= k:
                     break
-        return self._answer(chosen[:k], history if explain else None)
+        return chosen[:k]
 
     def similar(self, item_id: str, k: int = 10, *, explain: bool = False) -> list[Recommendation]:
         """Items like `item_id` (from the item-to-item model; popular items of its category fill in)."""
@@ -152,7 +224,7 @@ class RecommendationEngine:
 
     def because_you_viewed(self, user_id: str, k: int = 10) -> tuple[str | None, list[Recommendation]]:
         """The shopper's most recent item still in the bundle, and items similar to it they have not had."""
-        history = history_of(self.store, self.bundle, user_id)
+        history = history_of(self._require_store(), self.bundle, user_id)
         if not len(history.items):
             return None, []
         anchor = str(self.bundle.item_ids.id_of([int(history.items[np.argmax(history.timestamps)])])[0])
