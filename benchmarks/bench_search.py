@@ -45,6 +45,7 @@ from shoprec.search.engine import SearchEngine
 from shoprec.search.evaluation import SearchScores, evaluate_search, single_thread, split_queries
 from shoprec.search.hybrid import HybridSettings
 from shoprec.search.judgments import read_judgments
+from shoprec.search.learning import train_ranker, tune_hybrid
 from shoprec.search.semantic import FOLDER, SemanticIndex, SemanticSettings, item_texts
 from shoprec.search.text import stem
 
@@ -175,13 +176,14 @@ def main() -> None:
     lists = engine.candidates_for(train)
     candidates_s = time.perf_counter() - started
     started = time.perf_counter()
-    tuning = engine.tune_hybrid(judgments, train, lists=lists)
+    tuning = tune_hybrid(engine, judgments, train, lists=lists)
+    engine.hybrid = tuning.settings
     tune_s = time.perf_counter() - started
     chosen = tuning.settings
     label = f"hybrid blend (w={chosen.blend_weight}, {chosen.normalisation})" if chosen.method == "blend" else "hybrid (RRF chosen)"
     rows.append(row(label, *scored("hybrid", engine_search(engine, "hybrid"), False), baseline))
     started = time.perf_counter()
-    ranker = engine.train_ranker(judgments, train, lists=lists)
+    ranker = engine.ranker = train_ranker(engine, judgments, train, lists=lists)
     train_s = time.perf_counter() - started
     rows.append(row("ltr (LambdaMART over hybrid candidates)", *scored("ltr", engine_search(engine, "ltr"), False), baseline))
 
@@ -196,10 +198,10 @@ def main() -> None:
                      f"texts/s ({speed['static'] / speed['minilm']:.0f}x)")
     if args.static_all and not args.no_static:
         static_lists = static_engine.candidates_for(train)
-        static_engine.tune_hybrid(judgments, train, lists=static_lists)
+        static_engine.hybrid = tune_hybrid(static_engine, judgments, train, lists=static_lists).settings
         rows.append(row(f"hybrid blend, static (w={static_engine.hybrid.blend_weight})",
                         *scored("hybrid_static", engine_search(static_engine, "hybrid"), False), baseline))
-        static_engine.train_ranker(judgments, train, lists=static_lists)
+        static_engine.ranker = train_ranker(static_engine, judgments, train, lists=static_lists)
         rows.append(row("ltr, static", *scored("ltr_static", engine_search(static_engine, "ltr"), False), baseline))
 
     extra.append(_description_effect(workspace, items, judgments))

@@ -13,6 +13,7 @@ from shoprec.cli import cli
 from shoprec.cli.generate import generate_into_store
 from shoprec.data import schema as S
 from shoprec.data.store import Store
+from shoprec.search import learning
 from shoprec.search.engine import SearchEngine
 from shoprec.search.ranker import FOLDER, SearchRanker
 
@@ -45,20 +46,20 @@ def test_search_eval_json_shape_and_held_out_discipline(judged_shop: tuple[Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     workspace, judgments = judged_shop
     learned_from: dict[str, list[str]] = {}
-    tune, train = SearchEngine.tune_hybrid, SearchEngine.train_ranker
+    tune, train = learning.tune_hybrid, learning.train_ranker
 
-    def spy_tune(self, frame, queries, **kwargs):  # type: ignore[no-untyped-def]
+    def spy_tune(engine, frame, queries, **kwargs):  # type: ignore[no-untyped-def]
         learned_from["hybrid"] = list(queries)
         assert set(kwargs.get("lists") or {}) <= set(queries)  # candidates of training queries only
-        return tune(self, frame, queries, **kwargs)
+        return tune(engine, frame, queries, **kwargs)
 
-    def spy_train(self, frame, queries, settings=None, **kwargs):  # type: ignore[no-untyped-def]
+    def spy_train(engine, frame, queries, settings=None, **kwargs):  # type: ignore[no-untyped-def]
         learned_from["ltr"] = list(queries)
         assert set(kwargs.get("lists") or {}) <= set(queries)
-        return train(self, frame, queries, settings, **kwargs)
+        return train(engine, frame, queries, settings, **kwargs)
 
-    monkeypatch.setattr(SearchEngine, "tune_hybrid", spy_tune)
-    monkeypatch.setattr(SearchEngine, "train_ranker", spy_train)
+    monkeypatch.setattr(learning, "tune_hybrid", spy_tune)
+    monkeypatch.setattr(learning, "train_ranker", spy_train)
     out = tmp_path / "eval.json"
     result = CliRunner().invoke(cli, ["search-eval", "--workspace", str(workspace), "--judgments", str(judgments),
                                       "--k", "10", "--json-out", str(out), "--train-fraction", "0.5", "--seed", "3"])

@@ -58,6 +58,7 @@ def run_search_eval(engine: SearchEngine, judgments: pd.DataFrame, modes: list[s
     """Fit the learning modes on the training queries, score every mode on the held-out ones (and
     the modes that learn nothing on all); the JSON-able report."""
     from shoprec.search.evaluation import evaluate_search, single_thread, split_queries
+    from shoprec.search.learning import train_ranker, tune_hybrid
 
     train, test = split_queries(judgments, train_fraction, seed)
     report: dict[str, Any] = {"k": k, "recall_k": recall_k, "results": {}, "all_queries": {},
@@ -66,10 +67,11 @@ def run_search_eval(engine: SearchEngine, judgments: pd.DataFrame, modes: list[s
     learning = engine.semantic is not None and any(m in modes for m in LEARNING_MODES)
     lists = engine.candidates_for(train) if learning else {}
     if "hybrid" in modes and engine.semantic is not None:
-        tuning = engine.tune_hybrid(judgments, train, lists=lists)
+        tuning = tune_hybrid(engine, judgments, train, lists=lists)
+        engine.hybrid = tuning.settings
         report["hybrid"] = {"chosen": vars(tuning.settings), "tried": tuning.table.to_dict(orient="records")}
     if "ltr" in modes and engine.semantic is not None:
-        ranker = engine.train_ranker(judgments, train, lists=lists)
+        ranker = engine.ranker = train_ranker(engine, judgments, train, lists=lists)
         report["ltr"] = {"trained_queries": ranker.trained_queries_, "importances": ranker.feature_importances_}
     scores: dict[str, SearchScores] = {}
     with single_thread():

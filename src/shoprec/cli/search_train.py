@@ -36,6 +36,7 @@ def command(workspace: Path, judgments_path: Path | None, train_fraction: float,
     from shoprec.search.engine import SearchEngine
     from shoprec.search.evaluation import evaluate_search, single_thread, split_queries
     from shoprec.search.judgments import load_judgments
+    from shoprec.search.learning import train_ranker, tune_hybrid
     from shoprec.search.ranker import FOLDER
 
     judgments = load_judgments(judgments_path, workspace)
@@ -44,8 +45,8 @@ def command(workspace: Path, judgments_path: Path | None, train_fraction: float,
         raise ShoprecError("the learned search ranker needs semantic search: pip install 'shoprec[deep]'")
     train, test = split_queries(judgments, train_fraction, seed)
     lists = engine.candidates_for(train)
-    hybrid = engine.tune_hybrid(judgments, train, lists=lists).settings
-    ranker = engine.train_ranker(judgments, train, lists=lists)
+    hybrid = engine.hybrid = tune_hybrid(engine, judgments, train, lists=lists).settings
+    ranker = engine.ranker = train_ranker(engine, judgments, train, lists=lists)
     with single_thread():
         held_out = {mode: evaluate_search(mode_search(engine, mode, 10), judgments, k=10, recall_k=10, queries=test).ndcg
                     for mode in ("lexical", "hybrid", "ltr")}

@@ -15,8 +15,7 @@ in `notices`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,14 +26,12 @@ from shoprec.data import schema as S
 from shoprec.data.store import Store
 from shoprec.errors import ConfigError, ShoprecError
 from shoprec.search.autocomplete import Autocomplete
-from shoprec.search.evaluation import mean_ndcg
-from shoprec.search.hybrid import LEXICAL, SEMANTIC, BlendTuning, HybridSettings, fuse_lists, tune_blend
-from shoprec.search.judgments import by_query
+from shoprec.search.hybrid import LEXICAL, SEMANTIC, HybridSettings, fuse_lists
 from shoprec.search.lexical import LexicalIndex
 from shoprec.search.lexical_store import event_counts
 from shoprec.search.personalise import PersonalSettings, QueryClicks, rerank, shopper_scores
 from shoprec.search.ranker import FOLDER as RANKER_FOLDER
-from shoprec.search.ranker import SearchFeatures, SearchRanker, SearchRankerSettings
+from shoprec.search.ranker import SearchFeatures, SearchRanker
 from shoprec.search.results import Hit, SearchFilters, SearchResult
 from shoprec.search.scored import Scored
 from shoprec.search.semantic import SemanticIndex, SemanticSettings
@@ -104,7 +101,7 @@ class SearchEngine:
         self._items = items.drop_duplicates(S.ITEM_ID, keep="last").reset_index(drop=True)
         ids = self._items[S.ITEM_ID].astype(str)
         self._titles = {i: t for i, t in zip(ids, self._items[S.TITLE].tolist()) if isinstance(t, str)}
-        self._features = SearchFeatures(self.lexical, self.semantic, self._items, self._popularity)
+        self.features = SearchFeatures(self.lexical, self.semantic, self._items, self._popularity)
 
     def _notice(self, message: str) -> None:
         if message not in self.notices:
@@ -116,7 +113,7 @@ class SearchEngine:
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if mode != "lexical" and self.semantic is None:
-            self._notice(f"{mode} search needs the sentence model ({_deep_hint()}); answering lexically")
+            self._notice(f"{mode} search needs the sentence model ({deep_hint()}); answering lexically")
             return "lexical"
         if mode == "ltr" and self.ranker is None:
             self._notice("no learned search ranker in this workspace (run 'shoprec search-train'); answering as hybrid")
@@ -165,7 +162,7 @@ class SearchEngine:
         if mode == "hybrid":
             return fuse_lists(lists, fusion)[:n]
         assert self.ranker is not None
-        ids, features = self._features.build(query, lists[LEXICAL], lists[SEMANTIC])
+        ids, features = self.features.build(query, lists[LEXICAL], lists[SEMANTIC])
         scores = self.ranker.predict(features)
         order = np.argsort(-scores, kind="stable")
         return [(ids[i], float(scores[i])) for i in order[:n]]
@@ -223,44 +220,6 @@ class SearchEngine:
                 self._notice(f"search is not personalised by taste ({exc})")
         return self._bundle
 
-    # ---------------------------------------------------------------- learning
-    def tune_hybrid(self, judgments: pd.DataFrame, queries: Collection[str],
-                    lists: Mapping[str, Mapping[str, Scored]] | None = None) -> BlendTuning:
-        """Choose the fusion on `queries` (training queries only) and use it: the tuned blend, or
-        reciprocal rank fusion when that scores higher on those same queries. `lists`: the
-        queries' `candidates_for`, when already computed."""
-        if self.semantic is None:
-            raise ShoprecError(f"tuning the hybrid blend needs semantic search: {_deep_hint()}")
-        training = judgments[judgments[S.QUERY].isin(set(queries))]
-        wanted = set(training[S.QUERY])
-        lists = {q: v for q, v in (lists or self.candidates_for(wanted)).items() if q in wanted}
-        tuning = tune_blend(lists, training, self.hybrid)
-        rrf = replace(tuning.settings, method="rrf")
-        rrf_ndcg = mean_ndcg({q: [i for i, _ in fuse_lists(lists[q], rrf)] for q in lists}, training)
-        best_blend = float(tuning.table["ndcg"].max())
-        self.hybrid = tuning.settings if best_blend >= rrf_ndcg else rrf
-        table = pd.concat([tuning.table, pd.DataFrame([{"normalisation": "rrf", "blend_weight": np.nan,
-                                                        "ndcg": rrf_ndcg}])], ignore_index=True)
-        return BlendTuning(self.hybrid, table)
-
-    def train_ranker(self, judgments: pd.DataFrame, queries: Collection[str], settings: SearchRankerSettings | None = None,
-                     lists: Mapping[str, Mapping[str, Scored]] | None = None) -> SearchRanker:
-        """Fit the learned ranker on the judged `queries` (their hybrid candidates) and use it.
-        `lists`: the queries' `candidates_for`, when already computed."""
-        if self.semantic is None:
-            raise ShoprecError(f"the learned search ranker needs semantic search: {_deep_hint()}")
-        judged = by_query(judgments)
-        wanted = sorted(q for q in set(queries) if q in judged)
-        lists = lists or self.candidates_for(wanted)
-        groups = []
-        for position, query in enumerate(wanted):
-            if position % _BATCH == 0:  # the features' cosines read the query embeddings: batch them
-                self.semantic.embed_queries([q[:MAX_QUERY_CHARS] for q in wanted[position:position + _BATCH]])
-            ids, features = self._features.build(query, lists[query][LEXICAL], lists[query][SEMANTIC])
-            groups.append((features, np.array([judged[query].get(i, np.nan) for i in ids], dtype=np.float64)))
-        self.ranker = SearchRanker(settings).fit(groups)
-        return self.ranker
-
     # ---------------------------------------------------------------- catalogue changes
     def upsert(self, items: pd.DataFrame) -> None:
         """Add or replace items in both indexes (only new or changed texts are embedded)."""
@@ -286,5 +245,5 @@ class SearchEngine:
         return self._autocomplete.suggest(prefix, k)
 
 
-def _deep_hint() -> str:
+def deep_hint() -> str:
     return "pip install 'shoprec[deep]'"
