@@ -31,7 +31,8 @@ from shoprec.search.lexical import LexicalIndex
 from shoprec.search.lexical_store import event_counts
 from shoprec.search.personalise import PersonalSettings, QueryClicks, rerank, shopper_scores
 from shoprec.search.ranker import FOLDER as RANKER_FOLDER
-from shoprec.search.ranker import SearchFeatures, SearchRanker
+from shoprec.search.ranker import SearchRanker
+from shoprec.search.ranker_features import SearchFeatures
 from shoprec.search.results import Hit, SearchFilters, SearchResult
 from shoprec.search.scored import Scored
 from shoprec.search.semantic import SemanticIndex, SemanticSettings
