@@ -15,7 +15,7 @@ from shoprec.data.history import Histories
 from shoprec.data.idmap import IdMap
 from shoprec.data.schema import EVENT_TYPE_CODE
 from shoprec.errors import ConfigError, ShoprecError
-from shoprec.models import base
+from shoprec.models import state_codec
 from shoprec.models.base import Recommender, kth_largest, seen_items, top_k
 from shoprec.models.ranked import RankedList
 
@@ -109,7 +109,7 @@ class DenseCooccurrence(Cooccurrence):
 def test_large_dense_state_is_memory_mapped_read_only_and_scores_the_same(planted: Dataset, tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     model = DenseCooccurrence().fit(planted)
-    monkeypatch.setattr(base, "MMAP_MIN_BYTES", model.dense_.nbytes)  # dense_ is large enough, small_ is not
+    monkeypatch.setattr(state_codec, "MMAP_MIN_BYTES", model.dense_.nbytes)  # dense_ is large enough, small_ is not
     model.save(tmp_path)
     assert (tmp_path / "dense_.npy").exists() and not (tmp_path / "small_.npy").exists()
     with np.load(tmp_path / "state.npz") as npz:
@@ -123,7 +123,7 @@ def test_large_dense_state_is_memory_mapped_read_only_and_scores_the_same(plante
 
 def test_a_state_file_outside_the_model_folder_is_refused(planted: Dataset, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base, "MMAP_MIN_BYTES", 0)
+    monkeypatch.setattr(state_codec, "MMAP_MIN_BYTES", 0)
     DenseCooccurrence().fit(planted).save(tmp_path)
     meta = json.loads((tmp_path / "model.json").read_text())
     meta["state"]["dense_"]["file"] = "../elsewhere.npy"

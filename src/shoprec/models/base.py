@@ -30,14 +30,9 @@ from shoprec.data.history import MS_PER_DAY, Histories
 from shoprec.data.schema import EVENT_TYPE_CODE, EVENT_TYPES
 from shoprec.errors import ConfigError, NotFittedError, ShoprecError
 from shoprec.models.ranked import RankedList
+from shoprec.models.state_codec import MODEL_FILE, load_state, save_state
 
-MODEL_FILE = "model.json"
-STATE_FILE = "state.npz"
 FORMAT_VERSION = 1
-# A dense learned array at least this big is saved as its own `<name>.npy` and memory-mapped (read
-# only) on load, so a process reads only the rows it touches and the workers of one service share
-# the pages: EASE's matrix for 20,000 items is 1.6 GB, of which one shopper's answer reads a few rows.
-MMAP_MIN_BYTES = 64 * 2**20
 
 _HYPERPARAMETER_KINDS = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -232,16 +227,12 @@ class Recommender(ABC):
         """Hook: read what `_save_extra` wrote."""
 
     def save(self, directory: Path) -> None:
-        """Write the model to `directory`: hyperparameters and small state as JSON, arrays as npz."""
+        """Write the model to `directory`: hyperparameters and small state as JSON, arrays as npz
+        (large dense ones as memory-mappable .npy: shoprec.models.state_codec)."""
         self._check_fitted()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        arrays, state = _encode_state(type(self).__name__, self._learned_state())
-        for name, info in state.items():
-            if info["kind"] == "array" and arrays[name].nbytes >= MMAP_MIN_BYTES:
-                info["file"] = f"{name}.npy"
-                np.save(directory / info["file"], arrays.pop(name), allow_pickle=False)
-        np.savez(directory / STATE_FILE, allow_pickle=False, **arrays)
+        state = save_state(directory, type(self).__name__, self._learned_state())
         self._save_extra(directory)
         meta = {"format_version": FORMAT_VERSION, "class": type(self).__name__, "params": self.get_params(), "state": state}
         # Written last: a directory without model.json is an unfinished save.
@@ -257,10 +248,7 @@ class Recommender(ABC):
                 "shoprec.models.registry.load_model loads whichever model a directory holds"
             )
         model = cls(**meta["params"])
-        with np.load(Path(directory) / STATE_FILE, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-        arrays.update(_mapped_arrays(Path(directory), meta["state"]))
-        for name, value in _decode_state(meta["state"], arrays).items():
+        for name, value in load_state(Path(directory), meta["state"]).items():
             setattr(model, name, value)
         model._load_extra(Path(directory))
         return model
@@ -355,62 +343,3 @@ def kth_largest(values: np.ndarray, k: int) -> float:
     if len(above) < k and np.count_nonzero(values >= guess) >= k:
         return float(guess)  # fewer than k values beat the guess but k reach it: it is the k-th
     return float(np.partition(values, n - k)[n - k])
-
-
-# --------------------------------------------------------------------- state codec
-def _encode_state(owner: str, state: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Split learned state into npz arrays and a JSON description."""
-    arrays: dict[str, np.ndarray] = {}
-    described: dict[str, Any] = {}
-    for name, value in state.items():
-        if isinstance(value, np.ndarray):
-            if value.dtype == object:
-                raise TypeError(f"{owner}.{name}: object arrays cannot be saved without pickle")
-            arrays[name] = value
-            described[name] = {"kind": "array"}
-        elif sp.issparse(value):
-            csr = sp.csr_matrix(value)
-            arrays.update({f"{name}.data": csr.data, f"{name}.indices": csr.indices, f"{name}.indptr": csr.indptr})
-            described[name] = {"kind": "csr", "shape": list(csr.shape)}
-        elif isinstance(value, WeightConfig):
-            described[name] = {"kind": "weights", "event_weights": value.event_weights, "half_life_days": value.half_life_days}
-        else:
-            if isinstance(value, np.generic):
-                value = value.item()
-            try:
-                json.dumps(value)
-            except TypeError as exc:
-                raise TypeError(
-                    f"{owner}.{name}: cannot save a {type(value).__name__}; override _learned_state and _save_extra"
-                ) from exc
-            described[name] = {"kind": "json", "value": value}
-    return arrays, described
-
-
-def _mapped_arrays(directory: Path, described: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The arrays saved as their own .npy file (see MMAP_MIN_BYTES), memory-mapped read-only."""
-    mapped = {}
-    for name, info in described.items():
-        file = info.get("file")
-        if file is None:
-            continue
-        if info.get("kind") != "array" or not isinstance(file, str) or Path(file).name != file or not file.endswith(".npy"):
-            raise ShoprecError(f"{directory / MODEL_FILE}: state {name!r} names file {file!r}; expected '<name>.npy' in the same folder")
-        mapped[name] = np.load(directory / file, mmap_mode="r", allow_pickle=False)
-    return mapped
-
-
-def _decode_state(described: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    state: dict[str, Any] = {}
-    for name, info in described.items():
-        kind = info["kind"]
-        if kind == "array":
-            state[name] = arrays[name]
-        elif kind == "csr":
-            parts = (arrays[f"{name}.data"], arrays[f"{name}.indices"], arrays[f"{name}.indptr"])
-            state[name] = sp.csr_matrix(parts, shape=tuple(info["shape"]))
-        elif kind == "weights":
-            state[name] = WeightConfig(event_weights=info["event_weights"], half_life_days=info["half_life_days"])
-        else:
-            state[name] = info["value"]
-    return state
