@@ -17,7 +17,6 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from shoprec import progress
 from shoprec.data.dataset import Dataset
@@ -34,6 +33,7 @@ from shoprec.models.torch_utils import (
     seeded,
     threads,
 )
+from shoprec.models.two_tower_nets import Towers
 from shoprec.retrieval.embeddings import cached_item_vectors, with_constant_one
 
 # Ranking cut-off of the validation metric that early stopping watches (NDCG@20), and at most how
@@ -43,14 +43,9 @@ MAX_VALIDATION_USERS = 10_000
 # Share of training examples whose history is the user's other events from any time rather than
 # the events just before the target (see docs/models.md: it trades next-item accuracy for taste).
 BAG_SHARE = 0.5
-# Training-time share of items whose id embedding is dropped, so that content alone learns to place
-# an item (what a new item has).
-ID_DROPOUT = 0.2
 # CPU threads for torch (see torch_utils.threads): the towers are small, one thread is fastest
 # on a shared machine and keeps results identical from run to run.
 TORCH_THREADS = 1
-# Size of each context embedding (hour of day, weekday, month).
-CONTEXT_DIM = 8
 # Uniformly drawn catalogue items added to each batch's in-batch negatives, as a share of the
 # batch: without them items that are rarely a target (new ones above all) are never pushed away.
 UNIFORM_NEGATIVE_SHARE = 0.5
@@ -121,8 +116,8 @@ class TwoTowerRecommender(Recommender):
         self.towers_ = self._build_towers()
         load_weights(self.towers_, directory)
 
-    def _build_towers(self) -> _Towers:
-        return _Towers(
+    def _build_towers(self) -> Towers:
+        return Towers(
             n_items=self.n_items_, n_text=self.item_text_.shape[1], n_categories=self.item_categories_.shape[1],
             n_brands=int(self.item_brands_.max(initial=0)), n_prices=int(self.item_prices_.max(initial=0)), dim=self.dim,
         )
@@ -269,75 +264,6 @@ class TwoTowerRecommender(Recommender):
         `user_vectors(h) @ item_vectors().T` equals `score(h)`."""
         self._check_fitted()
         return with_constant_one(self._tower_users(histories) / np.float32(self.temperature))
-
-
-# --------------------------------------------------------------------- the network
-class _ItemTower(nn.Module):
-    """Text (TF-IDF weighted bag), category levels (mean bag), brand, price bucket and id -> MLP -> unit vector."""
-
-    def __init__(self, n_items: int, n_text: int, n_categories: int, n_brands: int, n_prices: int, dim: int) -> None:
-        super().__init__()
-        self.text = nn.EmbeddingBag(max(n_text, 1), dim, mode="sum")
-        self.categories = nn.EmbeddingBag(max(n_categories, 1), dim, mode="mean")
-        self.brands = nn.Embedding(n_brands + 1, dim, padding_idx=0)
-        self.prices = nn.Embedding(n_prices + 1, dim, padding_idx=0)
-        self.ids = nn.Embedding(max(n_items, 1), dim)
-        # Zero at start, and Adam leaves an id that is never in a batch at zero: an item unseen in
-        # training is placed by its content alone.
-        nn.init.zeros_(self.ids.weight)
-        self.mlp = nn.Sequential(nn.Linear(5 * dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim + 1))
-
-    def forward(self, inputs: dict[str, Any]) -> torch.Tensor:
-        ids = self.ids(inputs["ids"])
-        if self.training:
-            ids = ids * (torch.rand(len(ids), 1) >= ID_DROPOUT)
-        text_index, text_offsets, text_weights = inputs["text"]
-        category_index, category_offsets, _ = inputs["categories"]
-        parts = [
-            self.text(text_index, text_offsets, per_sample_weights=text_weights),
-            self.categories(category_index, category_offsets),
-            self.brands(inputs["brands"]),
-            self.prices(inputs["prices"]),
-            ids,
-        ]
-        out = self.mlp(torch.cat(parts, dim=1))
-        return torch.cat([F.normalize(out[:, :-1], dim=1), out[:, -1:]], dim=1)
-
-
-class _UserTower(nn.Module):
-    """History item vectors pooled by event weight x learned per-position decay, the latest item,
-    and hour / weekday / month embeddings -> MLP -> unit vector."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.decay = nn.Parameter(torch.tensor(-3.0))  # softplus(-3) ~ 0.05 per position back
-        self.hour = nn.Embedding(25, CONTEXT_DIM)  # code 0: unknown (an empty history)
-        self.weekday = nn.Embedding(8, CONTEXT_DIM)
-        self.month = nn.Embedding(13, CONTEXT_DIM)
-        for table in (self.hour, self.weekday, self.month):
-            # Zero, like ids: a time bucket never seen in training (a month not in the data) adds nothing.
-            nn.init.zeros_(table.weight)
-        self.mlp = nn.Sequential(nn.Linear(2 * dim + 3 * CONTEXT_DIM, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim))
-
-    def forward(self, vectors: torch.Tensor, history: torch.Tensor, weights: torch.Tensor,
-                context: torch.Tensor) -> torch.Tensor:
-        """`history`: rows of `vectors` (latest last; padding points at a zero row), `weights`: event weights."""
-        age = torch.arange(history.shape[1] - 1, -1, -1, dtype=vectors.dtype)
-        w = weights * torch.exp(-F.softplus(self.decay) * age)
-        # A weighted bag: cheaper than gathering a users x length x dim block, forward and backward.
-        offsets = torch.arange(0, history.numel(), history.shape[1])
-        pooled = F.embedding_bag(history.reshape(-1), vectors, offsets, mode="sum", per_sample_weights=w.reshape(-1))
-        pooled = pooled / w.sum(dim=1, keepdim=True).clamp_min(1e-8)
-        features = [pooled, vectors[history[:, -1]], self.hour(context[:, 0]), self.weekday(context[:, 1]),
-                    self.month(context[:, 2])]
-        return F.normalize(self.mlp(torch.cat(features, dim=1)), dim=1)
-
-
-class _Towers(nn.Module):
-    def __init__(self, *, n_items: int, n_text: int, n_categories: int, n_brands: int, n_prices: int, dim: int) -> None:
-        super().__init__()
-        self.items = _ItemTower(n_items, n_text, n_categories, n_brands, n_prices, dim)
-        self.users = _UserTower(dim)
 
 
 def _scores(users: Any, items: Any, temperature: float) -> Any:
