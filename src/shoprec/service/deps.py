@@ -14,15 +14,17 @@ from typing import TypeAlias
 
 from fastapi import Request
 
-from shoprec.bundle import Bundle, bundles_dir, current_path, load_bundle, set_current
+from shoprec.bundle import Bundle
 from shoprec.data.store import Store
 from shoprec.errors import ShoprecError
 from shoprec.ranking.engine import RecommendationEngine
 from shoprec.search.engine import SearchEngine
 from shoprec.service.catalogue import ItemCache
+from shoprec.service.catalogue_sync import CatalogueSync
 from shoprec.service.histories import IndexedStore
 from shoprec.service.metrics import Metrics
-from shoprec.service.problems import InvalidInput, NotBuilt, NotFound, NotReady
+from shoprec.service.problems import NotBuilt, NotReady
+from shoprec.service.reloader import load_for_serving
 from shoprec.service.settings import ServiceSettings
 
 Engine: TypeAlias = RecommendationEngine
@@ -42,7 +44,8 @@ def open_search(workspace: Path, semantic: bool = True, store: Store | None = No
 
 @dataclass
 class Services:
-    """Everything a request needs; one per app."""
+    """Everything a request needs, one per app: the state it serves from (store, catalogue cache,
+    engines, why one is missing), swapped whole on reload."""
 
     settings: ServiceSettings
     store: Store
@@ -54,7 +57,9 @@ class Services:
     not_ready: str | None = None  # why there is no engine
     search_off: str | None = None  # why there is no search engine
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
-    _catalogue_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.catalogue_sync = CatalogueSync(self.catalogue)
 
     @property
     def workspace(self) -> Path:
@@ -76,47 +81,14 @@ class Services:
         return self.search
 
     def sync_catalogue(self) -> None:
-        """If the store's catalogue changed (a write through this service, or an ingest beside it),
-        hand the change to the recommendation engine and the search index before answering."""
-        if self.catalogue.is_current():
-            return
-        # One thread applies a change while the others wait for it: a request never sees the new
-        # catalogue in one engine and the old one in the other, and a write answers only after both.
-        with self._catalogue_lock:
-            change = self.catalogue.sync()
-            if change is None:
-                return
-            if self.engine is not None:
-                self.engine.refresh_catalogue()
-            if self.search is not None:
-                if len(change.upserted):
-                    self.search.upsert(change.upserted)
-                if change.removed:
-                    self.search.delete(change.removed)
+        """Hand the store's catalogue changes to both engines before answering (catalogue_sync.py)."""
+        self.catalogue_sync.apply(self.engine, self.search)
 
     def reload(self, version: str | None = None) -> Bundle:
-        """Load bundle `version` (default: the one CURRENT names) beside the serving one, then swap.
-
-        A missing, partial or damaged bundle raises and leaves the serving engine untouched.
-        When a version is named, it also becomes CURRENT, so that a restart serves it too.
-        """
+        """Load bundle `version` (default: the one CURRENT names) beside the serving one, then swap
+        (reloader.py: a missing, partial or damaged bundle raises and the serving engine stays)."""
         with self._reload_lock:
-            try:
-                path = bundles_dir(self.workspace) / version if version else current_path(self.workspace)
-            except ShoprecError as exc:
-                raise NotFound(str(exc)) from exc
-            if not path.is_dir():
-                raise NotFound(f"no bundle {path.name} in {bundles_dir(self.workspace)}")
-            try:
-                bundle = load_bundle(path)
-                engine = open_engine(self.workspace, self.store, bundle)
-            except ShoprecError as exc:
-                raise InvalidInput(f"bundle {path.name} refused, the serving one is kept: {exc}") from exc
-            except Exception as exc:  # a damaged file fails deep inside numpy, scipy or torch
-                raise InvalidInput(f"bundle {path.name} refused, the serving one is kept: damaged bundle: "
-                                   f"{type(exc).__name__}: {exc}") from exc
-            if version:
-                set_current(self.workspace, version)
+            bundle, engine = load_for_serving(self.workspace, version, lambda b: open_engine(self.workspace, self.store, b))
             self.engine, self.not_ready = engine, None  # one reference assignment: requests see old or new
             self.metrics.set_model_version(bundle.version)
             self._reopen_search()  # its personalisation reads the current bundle
@@ -136,15 +108,10 @@ class Services:
                 self.search_off = f"search is not available: {exc}"
 
     def forget_user(self, user_id: str) -> None:
-        """After an erasure: drop what the engines derived from the shopper's events. An engine with
-        `forget_user` is asked to; a search engine without it is reopened (its click statistics are
-        re-read from the store, where the shopper's events no longer are)."""
-        for engine in (self.engine, self.search):
-            forget = getattr(engine, "forget_user", None)
-            if forget is not None:
-                forget(user_id)
-        if self.search is not None and not hasattr(self.search, "forget_user"):
-            self._reopen_search()
+        """After an erasure: drop what the engines derived from the shopper's events (the search
+        engine's click counts; the recommendation engine keeps nothing per shopper)."""
+        if self.search is not None:
+            self.search.forget_user(user_id)
 
     def close(self) -> None:
         self.store.close()
