@@ -36,7 +36,7 @@ def test_a_planted_signal_is_found_out_of_fold_by_three_fold_models() -> None:
     labelled, features, grades = _validation(0, signal=True)
     ranker, out_of_fold, tried = cross_fitted_ranker(labelled, features, grades, NAMES, SETTINGS, "a__score",
                                                      (0.0, 1.0, 3.0), seed=7)
-    assert len(ranker.boosters) == 3
+    assert len(ranker.models) == 3
     assert set(tried) == {0.0, 1.0, 3.0} and ranker.base_weight == max(tried, key=tried.get)
     assert out_of_fold > 0.95
     # served: the average of the fold models plus the chosen base, finding the signal on new users too
@@ -57,5 +57,5 @@ def test_one_weight_is_taken_without_trying_it() -> None:
     labelled, features, grades = _validation(4, signal=True)
     ranker, _, tried = cross_fitted_ranker(labelled, features, grades, NAMES, RankerSettings(n_estimators=20, bags=2),
                                            "a__score", (1.0,), seed=7)
-    assert ranker.base_weight == 1.0 and len(ranker.boosters) == 2
+    assert ranker.base_weight == 1.0 and len(ranker.models) == 2
     assert list(tried) == [1.0]

@@ -44,7 +44,7 @@ def test_the_ranker_learns_the_planted_feature_and_beats_a_noise_feature():
 def test_contributions_are_grouped_by_model_and_sum_to_the_prediction(tmp_path):
     x, labels, sizes, names, _ = planted()
     ranker = LearnedRanker.fit(x, labels, sizes, names, RankerSettings(n_estimators=30, bags=2))
-    assert len(ranker.boosters) == 2
+    assert len(ranker.models) == 2
     parts = ranker.contributions(x[:50], with_bias=True)
     assert {"a", "b", "item", "user", "context", "match", "timing", "bias"} == set(parts)
     np.testing.assert_allclose(sum(parts.values()), ranker.predict(x[:50]), rtol=1e-5, atol=1e-6)
@@ -59,10 +59,10 @@ def test_contributions_are_grouped_by_model_and_sum_to_the_prediction(tmp_path):
 def test_a_ranker_saved_before_bagging_still_loads(tmp_path):
     x, labels, sizes, names, _ = planted()
     ranker = LearnedRanker.fit(x, labels, sizes, names, RankerSettings(n_estimators=20, bags=1))
-    booster, n = ranker.boosters[0]
+    model = ranker.models[0]
     (tmp_path / "old").mkdir()
-    booster.save_model(str(tmp_path / "old" / "ranker.txt"), num_iteration=n)
-    (tmp_path / "old" / "ranker.json").write_text(json.dumps({"feature_names": names, "best_iteration": n}))
+    model.save(tmp_path / "old" / "ranker.txt")
+    (tmp_path / "old" / "ranker.json").write_text(json.dumps({"feature_names": names, "best_iteration": model.best_iteration_}))
     np.testing.assert_allclose(LearnedRanker.load(tmp_path / "old").predict(x[:20]), ranker.predict(x[:20]))
 
 
@@ -79,7 +79,7 @@ def test_boosting_from_a_base_starts_from_its_order(tmp_path):
     assert np.corrcoef(*ranks)[0, 1] > 0.99  # a's order, up to near ties the trees nudge
     assert ndcg_by(plain.predict(test_x), test_labels, 30) > 0.9 > ndcg_by(based.predict(test_x), test_labels, 30)
     # the score is the base plus the trees, the base is credited to its model, and both survive a save
-    trees = np.mean([b.predict(test_x[:40], num_iteration=n) for b, n in based.boosters], axis=0)
+    trees = np.mean([model.booster_.predict(test_x[:40], num_iteration=model.best_iteration_) for model in based.models], axis=0)
     np.testing.assert_allclose(based.predict(test_x[:40]), trees + 5.0 * test_x[:40, noise], rtol=1e-5, atol=1e-5)
     parts = based.contributions(test_x[:40], with_bias=True)
     np.testing.assert_allclose(sum(parts.values()), based.predict(test_x[:40]), rtol=1e-5, atol=1e-5)

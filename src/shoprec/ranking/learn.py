@@ -286,8 +286,8 @@ def cross_fitted_ranker(labelled: LabelledBatch, features: np.ndarray, grades: n
     scores = np.zeros(len(batch.items))
     for fold, ranker in enumerate(rankers):
         scores[fold_of_row == fold] = ranker.predict(features[fold_of_row == fold])
-    boosters = [pair for ranker in rankers for pair in ranker.boosters]
-    return LearnedRanker(boosters, names, base, weight), ndcg_of_scores(labelled, scores, VALIDATION_K), tried
+    models = [model for ranker in rankers for model in ranker.models]
+    return LearnedRanker(models, names, base, weight), ndcg_of_scores(labelled, scores, VALIDATION_K), tried
 
 
 def _out_of_fold(labelled: LabelledBatch, folds: np.ndarray,

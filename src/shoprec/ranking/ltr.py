@@ -11,17 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shoprec import threads
-from shoprec.errors import ShoprecError
-from shoprec.lightgbm_module import lightgbm
+from shoprec.errors import ConfigError, ShoprecError
+from shoprec.ranking.lambdamart import Groups, LambdaMART, LambdaMARTSettings
 from shoprec.ranking.ltr_features import CATEGORICAL_FEATURES, group_of
-
-if TYPE_CHECKING:  # imported where used (shoprec.lightgbm_module): 0.3 s at start-up
-    import lightgbm as lgb
 
 MODEL_FILE = "ranker-{}.txt"
 SINGLE_MODEL_FILE = "ranker.txt"  # the layout before bagging, still read
@@ -33,12 +28,13 @@ DEFAULT_GRADE = 1
 
 @dataclass(frozen=True)
 class RankerSettings:
-    """LightGBM LambdaMART settings (small trees and early stopping: validation sets are small)."""
+    """The fusion ranker: LambdaMART settings (small trees and early stopping: validation sets are
+    small; the tree settings are validated by LambdaMARTSettings) and how it is trained."""
 
     n_estimators: int = 300
     learning_rate: float = 0.05
     num_leaves: int = 15
-    min_child_samples: int = 20
+    min_data_in_leaf: int = 20
     early_stopping_rounds: int = 30
     holdout_fraction: float = 0.2
     seed: int = 42
@@ -56,6 +52,21 @@ class RankerSettings:
     # the learner chooses among BASE_WEIGHT_CHOICES on validation (shoprec.ranking.learn).
     base_weight: float | None = None
 
+    def __post_init__(self) -> None:
+        self.trees(self.seed)  # the LambdaMART settings check themselves
+        if not 0.0 <= self.holdout_fraction < 1.0:
+            raise ConfigError(f"holdout_fraction must be in [0, 1), got {self.holdout_fraction}")
+        if self.max_rows_per_user < 1 or self.bags < 1:
+            raise ConfigError(f"max_rows_per_user and bags must be >= 1, got {self.max_rows_per_user}, {self.bags}")
+        if self.base_weight is not None and not self.base_weight >= 0:
+            raise ConfigError(f"base_weight must be >= 0 (or None: chosen on validation), got {self.base_weight}")
+
+    def trees(self, seed: int) -> LambdaMARTSettings:
+        """The LambdaMART settings of one model, with its seed."""
+        return LambdaMARTSettings(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                                  num_leaves=self.num_leaves, min_data_in_leaf=self.min_data_in_leaf,
+                                  early_stopping_rounds=self.early_stopping_rounds, seed=seed)
+
 
 # Tried when RankerSettings.base_weight is None. Measured on MovieLens stratified (validation
 # NDCG@10 out of fold / test, seed 0): 0 -> 0.2198 / 0.4122, 1 -> 0.2243 / 0.4189, 3 -> 0.2235 / 0.4196.
@@ -63,12 +74,13 @@ BASE_WEIGHT_CHOICES = (0.0, 1.0, 3.0)
 
 
 class LearnedRanker:
-    """One or more fitted LambdaMART models (bagged over seeds), their feature names, and the base
-    they boost from (score = base_weight * features[base_feature] + the trees; no base: trees only)."""
+    """One or more fitted LambdaMART models (bagged over seeds, averaged), their feature names, and
+    the base they boost from (score = base_weight * features[base_feature] + the trees; no base:
+    trees only)."""
 
-    def __init__(self, boosters: list[tuple[lgb.Booster, int]], feature_names: list[str],
+    def __init__(self, models: list[LambdaMART], feature_names: list[str],
                  base_feature: str | None = None, base_weight: float = 0.0) -> None:
-        self.boosters = boosters  # (booster, iterations to use)
+        self.models = models
         self.feature_names = feature_names
         if base_feature is not None and base_feature not in feature_names:
             raise ShoprecError(f"the ranker's base feature {base_feature!r} is not one of its features")
@@ -86,8 +98,8 @@ class LearnedRanker:
         settings = settings or RankerSettings()
         ranker = cls([], feature_names, base_feature, settings.base_weight or 0.0)
         base = ranker.base(features)
-        ranker.boosters = [_fit_one(features, labels, group_sizes, feature_names, settings, settings.seed + b, base)
-                           for b in range(settings.bags)]
+        ranker.models = [_fit_one(features, labels, group_sizes, feature_names, settings, settings.seed + b, base)
+                         for b in range(settings.bags)]
         return ranker
 
     def base(self, features: np.ndarray) -> np.ndarray | None:
@@ -101,18 +113,14 @@ class LearnedRanker:
         """One score per row (higher is better)."""
         if not len(features):
             return np.zeros(0)
-        threads = _threads_for(len(features))
-        trees = np.mean([b.predict(features, num_iteration=n, num_threads=threads) for b, n in self.boosters],
-                        axis=0).astype(np.float64)
+        trees = np.mean([model.predict(features) for model in self.models], axis=0).astype(np.float64)
         base = self.base(features)
         return trees if base is None else trees + base
 
     def contributions(self, features: np.ndarray, with_bias: bool = False) -> dict[str, np.ndarray]:
         """Per row, the score's SHAP contributions summed by model or feature group (averaged over the
         bagged models); with `with_bias`, the expected value too (key "bias"), so the parts sum to the score."""
-        threads = _threads_for(len(features))
-        raw = np.mean([b.predict(features, num_iteration=n, pred_contrib=True, num_threads=threads)
-                       for b, n in self.boosters], axis=0)
+        raw = np.mean([model.contributions(features) for model in self.models], axis=0)
         out: dict[str, np.ndarray] = {}
         for i, name in enumerate(self.feature_names):
             group = group_of(name)
@@ -128,8 +136,8 @@ class LearnedRanker:
     def importances(self) -> dict[str, float]:
         """Total gain of each feature, as shares summing to 1 (largest first; averaged over bags)."""
         gain = np.zeros(len(self.feature_names))
-        for booster, n in self.boosters:
-            one = booster.feature_importance(importance_type="gain", iteration=n)
+        for model in self.models:
+            one = model.gains()
             gain += one / (one.sum() or 1.0)
         total = float(gain.sum()) or 1.0
         pairs = sorted(zip(self.feature_names, gain.tolist()), key=lambda p: -p[1])
@@ -138,36 +146,38 @@ class LearnedRanker:
     def save(self, directory: Path) -> None:
         """Write ranker-<i>.txt (LightGBM's format) per bagged model and ranker.json."""
         directory.mkdir(parents=True, exist_ok=True)
-        for i, (booster, n) in enumerate(self.boosters):
-            booster.save_model(str(directory / MODEL_FILE.format(i)), num_iteration=n)
-        meta = {"feature_names": self.feature_names, "bags": len(self.boosters), "base_feature": self.base_feature,
+        for i, model in enumerate(self.models):
+            model.save(directory / MODEL_FILE.format(i))
+        meta = {"feature_names": self.feature_names, "bags": len(self.models), "base_feature": self.base_feature,
                 "base_weight": self.base_weight}
         (directory / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: Path) -> LearnedRanker:
         """Read what `save` wrote; a clear error when a file is missing."""
-        lgb = lightgbm()
-
         if not (directory / META_FILE).exists():
             raise ShoprecError(f"{directory}: no {META_FILE}; the learned ranker was not saved completely")
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
         # Rankers saved before bagging hold one model in ranker.txt and no "bags" entry.
         paths = [directory / MODEL_FILE.format(i) for i in range(int(meta["bags"]))] if "bags" in meta \
             else [directory / SINGLE_MODEL_FILE]
-        boosters = []
+        names = list(meta["feature_names"])
+        models = []
         for path in paths:
             if not path.exists():
                 raise ShoprecError(f"{directory}: no {path.name}; the learned ranker was not saved completely")
-            booster = lgb.Booster(model_file=str(path))
-            boosters.append((booster, booster.current_iteration()))
-        return cls(boosters, list(meta["feature_names"]), meta.get("base_feature"), float(meta.get("base_weight", 0.0)))
+            models.append(LambdaMART.load(path, feature_names=names, categorical=_categorical(names)))
+        return cls(models, names, meta.get("base_feature"), float(meta.get("base_weight", 0.0)))
+
+
+def _categorical(feature_names: list[str]) -> list[str]:
+    return [f for f in CATEGORICAL_FEATURES if f in feature_names]
 
 
 def _fit_one(features: np.ndarray, labels: np.ndarray, group_sizes: np.ndarray, feature_names: list[str],
-             settings: RankerSettings, seed: int, base: np.ndarray | None = None) -> tuple[lgb.Booster, int]:
-    lgb = lightgbm()
-
+             settings: RankerSettings, seed: int, base: np.ndarray | None = None) -> LambdaMART:
+    """One model: negatives sampled per user, users without a positive dropped, a seeded share of the
+    others held out for early stopping."""
     keep, group_sizes = _sample_rows(labels, group_sizes, settings.max_rows_per_user, seed)
     features, labels = features[keep], labels[keep]
     base = None if base is None else base[keep]
@@ -178,33 +188,14 @@ def _fit_one(features: np.ndarray, labels: np.ndarray, group_sizes: np.ndarray, 
     rng = np.random.default_rng(seed)
     groups = np.flatnonzero(useful)
     held = set(rng.choice(groups, size=max(1, int(len(groups) * settings.holdout_fraction)), replace=False).tolist()) if len(groups) >= 10 else set()
-    train_groups = [int(g) for g in groups if g not in held]
-    valid_groups = [int(g) for g in groups if g in held]
 
-    def rows(chosen: list[int]) -> np.ndarray:
-        return np.concatenate([np.arange(bounds[g], bounds[g + 1]) for g in chosen]) if chosen else np.zeros(0, np.int64)
+    def part(chosen: list[int]) -> Groups:
+        rows = np.concatenate([np.arange(bounds[g], bounds[g + 1]) for g in chosen]) if chosen else np.zeros(0, np.int64)
+        return Groups(features[rows], labels[rows], group_sizes[chosen], None if base is None else base[rows])
 
-    categorical = [feature_names.index(f) for f in CATEGORICAL_FEATURES if f in feature_names]
-    params = {
-        "objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "learning_rate": settings.learning_rate,
-        "num_leaves": settings.num_leaves, "min_data_in_leaf": settings.min_child_samples, "seed": seed,
-        "deterministic": True, "num_threads": threads.lightgbm_threads(), "verbose": -1, "feature_pre_filter": False,
-    }
-    train_rows = rows(train_groups)
-    train = lgb.Dataset(features[train_rows], labels[train_rows], group=group_sizes[train_groups],
-                        init_score=None if base is None else base[train_rows],
-                        feature_name=feature_names, categorical_feature=categorical, free_raw_data=False)
-    callbacks: list[Any] = []
-    valid_sets = []
-    if valid_groups:
-        valid_rows = rows(valid_groups)
-        valid_sets = [lgb.Dataset(features[valid_rows], labels[valid_rows], group=group_sizes[valid_groups], reference=train,
-                                  init_score=None if base is None else base[valid_rows])]
-        callbacks.append(lgb.early_stopping(settings.early_stopping_rounds, verbose=False))
-    with threads.held():
-        booster = lgb.train(params, train, num_boost_round=settings.n_estimators, valid_sets=valid_sets,
-                            callbacks=callbacks)
-    return booster, int(booster.best_iteration if booster.best_iteration > 0 else settings.n_estimators)
+    model = LambdaMART(settings.trees(seed), feature_names, _categorical(feature_names))
+    valid = [int(g) for g in groups if g in held]
+    return model.fit(part([int(g) for g in groups if g not in held]), part(valid) if valid else None)
 
 
 def _sample_rows(labels: np.ndarray, group_sizes: np.ndarray, limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -226,13 +217,3 @@ def _sample_rows(labels: np.ndarray, group_sizes: np.ndarray, limit: int, seed: 
         sizes.append(len(positive) + len(chosen))
         start += size
     return keep, np.array(sizes, dtype=np.int64)
-
-
-SMALL_BATCH = 5_000
-
-
-def _threads_for(rows: int) -> int:
-    """LightGBM's threads for a prediction: one for a request's few hundred rows (starting OpenMP
-    threads costs more than it saves there, and a server runs requests side by side), the thread
-    policy's count for batches."""
-    return 1 if rows <= SMALL_BATCH else threads.lightgbm_threads()

@@ -15,18 +15,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from shoprec import threads
 from shoprec.errors import ConfigError, NotFittedError, ShoprecError
-from shoprec.lightgbm_module import lightgbm
+from shoprec.ranking.lambdamart import Groups, LambdaMART, LambdaMARTSettings
 from shoprec.search.metrics import GAIN_OFFSET
 from shoprec.search.ranker_features import FEATURES
-
-if TYPE_CHECKING:  # imported where used (shoprec.lightgbm_module): 0.3 s at start-up
-    import lightgbm as lgb
 
 FOLDER = Path("search") / "ranker"
 MODEL_FILE = "model.txt"
@@ -45,7 +41,8 @@ def relevance_labels(relevance: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SearchRankerSettings:
-    """LambdaMART hyperparameters; a share of the training queries stops boosting early."""
+    """LambdaMART settings of the search ranker (validated by LambdaMARTSettings); a share of the
+    training queries is held out to stop boosting early."""
 
     n_estimators: int = 1000
     learning_rate: float = 0.05
@@ -53,15 +50,21 @@ class SearchRankerSettings:
     min_data_in_leaf: int = 20
     feature_fraction: float = 0.9
     early_stopping_rounds: int = 50
-    valid_fraction: float = 0.2
+    holdout_fraction: float = 0.2
     seed: int = 42
 
     def __post_init__(self) -> None:
-        if self.n_estimators < 1 or self.num_leaves < 2 or self.min_data_in_leaf < 1:
-            raise ConfigError(f"n_estimators >= 1, num_leaves >= 2 and min_data_in_leaf >= 1 expected, got "
-                              f"{self.n_estimators}, {self.num_leaves}, {self.min_data_in_leaf}")
-        if not 0.0 <= self.valid_fraction < 1.0:
-            raise ConfigError(f"valid_fraction must be in [0, 1), got {self.valid_fraction}")
+        self.trees()  # the LambdaMART settings check themselves
+        if not 0.0 <= self.holdout_fraction < 1.0:
+            raise ConfigError(f"holdout_fraction must be in [0, 1), got {self.holdout_fraction}")
+
+    def trees(self) -> LambdaMARTSettings:
+        """The LambdaMART settings: graded labels' gains, and lambdas over each query's top 20."""
+        return LambdaMARTSettings(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                                  num_leaves=self.num_leaves, min_data_in_leaf=self.min_data_in_leaf,
+                                  feature_fraction=self.feature_fraction,
+                                  early_stopping_rounds=self.early_stopping_rounds, seed=self.seed,
+                                  label_gain=tuple(LABEL_GAIN), truncation_level=20)
 
 
 class SearchRanker:
@@ -75,37 +78,24 @@ class SearchRanker:
 
         Queries without any candidate of relevance above 1 teach nothing and are skipped.
         """
-        lgb = lightgbm()
-
         useful = [(x, relevance_labels(r)) for x, r in groups if len(r) and relevance_labels(r).max() > 0]
         if len(useful) < 2:
             raise ShoprecError(f"the search ranker needs at least 2 judged queries with a relevant candidate, got {len(useful)}")
         order = np.random.default_rng(self.settings.seed).permutation(len(useful))
-        n_valid = int(len(useful) * self.settings.valid_fraction) if len(useful) >= 10 else 0
+        n_valid = int(len(useful) * self.settings.holdout_fraction) if len(useful) >= 10 else 0
         valid, train = order[:n_valid], order[n_valid:]
-        params: dict[str, Any] = {
-            "objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "label_gain": LABEL_GAIN,
-            "lambdarank_truncation_level": 20, "learning_rate": self.settings.learning_rate,
-            "num_leaves": self.settings.num_leaves, "min_data_in_leaf": self.settings.min_data_in_leaf,
-            "feature_fraction": self.settings.feature_fraction, "seed": self.settings.seed,
-            "deterministic": True, "num_threads": threads.lightgbm_threads(), "verbose": -1,
-        }
-        train_set = _dataset(useful, train)
-        valid_sets: list[lgb.Dataset] = []
-        callbacks: list[Any] = []
-        if len(valid):
-            valid_sets = [_dataset(useful, valid, reference=train_set)]
-            callbacks = [lgb.early_stopping(self.settings.early_stopping_rounds, verbose=False)]
-        with threads.held():
-            booster = lgb.train(params, train_set, num_boost_round=self.settings.n_estimators, valid_sets=valid_sets,
-                                callbacks=callbacks)
-        self.best_iteration_ = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
-        self.booster_ = booster
+        model = LambdaMART(self.settings.trees(), FEATURES)
+        self.model_ = model.fit(_groups(useful, train), _groups(useful, valid) if len(valid) else None)
         self.trained_queries_ = len(useful)
         return self
 
+    @property
+    def best_iteration_(self) -> int:
+        self._check_fitted()
+        return self.model_.best_iteration_
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "booster_"):
+        if not hasattr(self, "model_"):
             raise NotFittedError("the search ranker is not fitted: call fit() or SearchRanker.load()")
 
     def predict(self, features: np.ndarray) -> np.ndarray:
@@ -114,15 +104,13 @@ class SearchRanker:
         features = np.asarray(features, dtype=np.float64)
         if features.ndim != 2 or features.shape[1] != len(FEATURES):
             raise ConfigError(f"features must be n x {len(FEATURES)} ({', '.join(FEATURES)}), got shape {features.shape}")
-        if not len(features):
-            return np.zeros(0)
-        return np.asarray(self.booster_.predict(features, num_iteration=self.best_iteration_), dtype=np.float64)
+        return self.model_.predict(features)
 
     @property
     def feature_importances_(self) -> dict[str, float]:
         """Each feature's share of the total split gain, largest first."""
         self._check_fitted()
-        gain = self.booster_.feature_importance(importance_type="gain", iteration=self.best_iteration_)
+        gain = self.model_.gains()
         total = float(gain.sum()) or 1.0
         return dict(sorted(((n, float(g) / total) for n, g in zip(FEATURES, gain)), key=lambda p: -p[1]))
 
@@ -131,7 +119,7 @@ class SearchRanker:
         self._check_fitted()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.booster_.save_model(str(directory / MODEL_FILE), num_iteration=self.best_iteration_)
+        self.model_.save(directory / MODEL_FILE)
         meta = {"features": list(FEATURES), "settings": asdict(self.settings), "best_iteration": self.best_iteration_,
                 "trained_queries": self.trained_queries_, "importances": self.feature_importances_, **(extra or {})}
         (directory / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
@@ -140,8 +128,6 @@ class SearchRanker:
     @classmethod
     def load(cls, directory: Path) -> SearchRanker:
         """Read what `save` wrote; a ShoprecError for a missing file or other features."""
-        lgb = lightgbm()
-
         directory = Path(directory)
         for name in (MODEL_FILE, META_FILE):
             if not (directory / name).exists():
@@ -149,19 +135,17 @@ class SearchRanker:
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
         if meta.get("features") != list(FEATURES):
             raise ShoprecError(f"{directory}: the ranker was trained on other features; train it again")
+        saved = dict(meta.get("settings", {}))
+        if "valid_fraction" in saved:  # its name before the one LambdaMART estimator
+            saved["holdout_fraction"] = saved.pop("valid_fraction")
         known = {f.name for f in fields(SearchRankerSettings)}
-        ranker = cls(SearchRankerSettings(**{k: v for k, v in meta.get("settings", {}).items() if k in known}))
-        ranker.booster_ = lgb.Booster(model_file=str(directory / MODEL_FILE))
-        ranker.best_iteration_ = ranker.booster_.current_iteration()
+        ranker = cls(SearchRankerSettings(**{k: v for k, v in saved.items() if k in known}))
+        ranker.model_ = LambdaMART.load(directory / MODEL_FILE, ranker.settings.trees(), FEATURES)
         ranker.trained_queries_ = int(meta.get("trained_queries", 0))
         return ranker
 
 
-def _dataset(groups: list[tuple[np.ndarray, np.ndarray]], chosen: np.ndarray, reference: lgb.Dataset | None = None) -> lgb.Dataset:
-    lgb = lightgbm()
-
-    features = np.vstack([groups[g][0] for g in chosen])
-    labels = np.concatenate([groups[g][1] for g in chosen])
-    sizes = [len(groups[g][1]) for g in chosen]
-    return lgb.Dataset(features, labels, group=sizes, feature_name=list(FEATURES), reference=reference,
-                       free_raw_data=False, params={"feature_pre_filter": False})
+def _groups(groups: list[tuple[np.ndarray, np.ndarray]], chosen: np.ndarray) -> Groups:
+    """The chosen queries' rows, labels and sizes, in the order chosen."""
+    return Groups(np.vstack([groups[g][0] for g in chosen]), np.concatenate([groups[g][1] for g in chosen]),
+                  np.array([len(groups[g][1]) for g in chosen], dtype=np.int64))
