@@ -26,6 +26,8 @@ SPOILED = [
     (",i5,view,2024-01-01,1", "missing_user_id", "user_id"),
     ("u6,,view,2024-01-01,1", "missing_item_id", "item_id"),
     ("u7,i7,view,yesterday,1", "invalid_timestamp", "timestamp"),
+    ("u10,i10,view,9000000000000000,1", "future_timestamp", "timestamp"),  # epoch ms in the year 287,000
+    ("u11,i11,view,1970-01-01T00:00:01Z,1", "ancient_timestamp", "timestamp"),
     ("u8,i8,view,2024-01-01,-4.5", "negative_price", "price"),
     ("u9,i9,view,2024-01-01,cheap", "invalid_price", "price"),
     ("u10,i10,teleport,2024-01-01,1", "unknown_event_type", "event_type"),
@@ -160,3 +162,17 @@ def test_item_updates_merge_field_by_field(tmp_path: Path, workspace: Path) -> N
     assert items.loc["i1", "title"] == "Old title"  # kept: the update had no title
     assert items.loc["i1", "price"] == 12.0
     assert items.loc["i2", "price"] == 5.0
+
+
+def test_the_time_bounds_are_the_callers(tmp_path: Path, workspace: Path) -> None:
+    from shoprec.data.timestamps import TimeBounds
+
+    path = tmp_path / "e.csv"
+    soon = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(hours=6)).isoformat()
+    path.write_text(f"user_id,item_id,event_type,timestamp\nu1,i1,view,{soon}\nu2,i2,view,1985-06-01\n")
+    strict = ColumnMapping(time_bounds=TimeBounds(floor=pd.Timestamp("1990-01-01", tz="UTC"), max_future=pd.Timedelta(hours=1)))
+    summary = ingest(Store(workspace), [Source("events", str(path), lambda: read_records(path, ReadOptions()), strict)])
+    assert summary.rejected == {"future_timestamp": 1, "ancient_timestamp": 1}
+    loose = ColumnMapping(time_bounds=TimeBounds(floor=pd.Timestamp("1980-01-01", tz="UTC"), max_future=pd.Timedelta(days=1)))
+    summary = ingest(Store(tmp_path / "ws2"), [Source("events", str(path), lambda: read_records(path, ReadOptions()), loose)])
+    assert summary.accepted == 2 and not summary.rejected

@@ -136,7 +136,8 @@ def test_grid_points_order_subset_and_empty_space() -> None:
 def _csv(tmp_path: Path, test_item: str = "a") -> Path:
     path = tmp_path / f"events-{test_item}.csv"
     frame = pd.DataFrame(_events(test_item), columns=["user_id", "item_id", "event_type", "timestamp"])
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="ms", utc=True).map(lambda t: t.isoformat())
+    # Times from 2023-11-14 on: a time before the 1990 floor would be quarantined as ancient.
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"] + 1_700_000_000_000, unit="ms", utc=True).map(lambda t: t.isoformat())
     frame.to_csv(path, index=False)
     return path
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from shoprec.data.kinds import KINDS
 # `ingest --help` does not wait for them.
 if TYPE_CHECKING:
     from shoprec.data.ingest import IngestSummary
+    from shoprec.data.timestamps import TimeBounds
 
 
 @click.command("ingest")
@@ -34,11 +36,16 @@ if TYPE_CHECKING:
 @click.option("--event-type", metavar="TYPE", help="The event type of every row, for logs without a type column.")
 @click.option("--event-type-map", "type_maps", multiple=True, metavar="SRC=TYPE,...", help="Rename event types, e.g. pv=view,buy=purchase.")
 @click.option("--time-format", metavar="STRFTIME", help="Timestamp format when not ISO 8601 or epoch, e.g. '%m/%d/%Y %H:%M'.")
+@click.option("--max-future", "max_future_hours", type=click.FloatRange(min=0), default=24.0, show_default=True,
+              metavar="HOURS", help="Quarantine events more than this many hours after now (future_timestamp).")
+@click.option("--time-floor", default="1990-01-01", show_default=True, metavar="DATE",
+              help="Quarantine events before this date (ancient_timestamp).")
 @click.option("--strict", is_flag=True, help="Commit nothing and exit 1 if any row is rejected.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def command(paths: tuple[Path, ...], workspace: Path, dataset_format: str | None, kind: str, maps: tuple[str, ...],
             columns: str | None, delimiter: str | None, encoding: str, file_format: str | None, event_type: str | None,
-            type_maps: tuple[str, ...], time_format: str | None, strict: bool, as_json: bool) -> None:
+            type_maps: tuple[str, ...], time_format: str | None, strict: bool, as_json: bool,
+            max_future_hours: float = 24.0, time_floor: str = "1990-01-01") -> None:
     """Ingest PATHS (CSV/TSV, JSON Lines, Parquet; plain, .gz or .zip) into the store.
 
     Rejected rows go to a quarantine file with their file, line, field and reason; exact repeats
@@ -50,15 +57,18 @@ def command(paths: tuple[Path, ...], workspace: Path, dataset_format: str | None
     from shoprec.data.store import Store
     from shoprec.data.validate import ColumnMapping
 
+    bounds = _time_bounds(max_future_hours, time_floor)
     if delimiter == "\\t":
         delimiter = "\t"
     options = ReadOptions(file_format=file_format, delimiter=delimiter, encoding=encoding,
                           columns=tuple(parse_list(columns)) or None)
     if dataset_format:
-        sources = [s for path in paths for s in adapter_sources(dataset_format, path, options)]
+        sources = [replace(s, mapping=replace(s.mapping, time_bounds=bounds))
+                   for path in paths for s in adapter_sources(dataset_format, path, options)]
     else:
         mapping = ColumnMapping(columns=parse_pairs(maps, "--map"), event_type=event_type,
-                                event_type_map=parse_pairs(type_maps, "--event-type-map"), time_format=time_format)
+                                event_type_map=parse_pairs(type_maps, "--event-type-map"), time_format=time_format,
+                                time_bounds=bounds)
         sources = [Source(kind, str(p), (lambda p=p: read_records(p, options)), mapping) for p in paths]
     store = Store(workspace)
     try:
@@ -89,3 +99,17 @@ def _print_summary(summary: IngestSummary) -> None:
         click.echo(f"  quarantine: {summary.quarantine}")
     if not summary.committed:
         click.echo("  nothing stored (--strict)")
+
+
+def _time_bounds(max_future_hours: float, time_floor: str) -> TimeBounds:
+    """`--max-future` and `--time-floor` as TimeBounds; a clear error for a date that does not parse."""
+    import pandas as pd
+
+    from shoprec.data.timestamps import TimeBounds
+
+    try:
+        floor = pd.Timestamp(time_floor)
+    except ValueError as exc:
+        raise click.BadParameter(f"expected a date such as 1990-01-01, got {time_floor!r}", param_hint="--time-floor") from exc
+    floor = floor.tz_localize("UTC") if floor.tzinfo is None else floor.tz_convert("UTC")
+    return TimeBounds(floor=floor, max_future=pd.Timedelta(hours=max_future_hours))

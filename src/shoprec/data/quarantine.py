@@ -24,6 +24,8 @@ class RejectReason(str, Enum):
     UNKNOWN_EVENT_TYPE = "unknown_event_type"
     MISSING_TIMESTAMP = "missing_timestamp"
     INVALID_TIMESTAMP = "invalid_timestamp"
+    FUTURE_TIMESTAMP = "future_timestamp"
+    ANCIENT_TIMESTAMP = "ancient_timestamp"
     INVALID_PRICE = "invalid_price"
     NEGATIVE_PRICE = "negative_price"
     INVALID_VALUE = "invalid_value"

@@ -5,12 +5,39 @@ Everything becomes UTC; a time without a zone is taken as UTC.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 # Epoch values at or above this are milliseconds: 1e11 s is the year 5138, 1e11 ms is 1973.
 MS_THRESHOLD = 1e11
 _NUMBER = r"^[+-]?\d+(\.\d+)?$"
+
+
+@dataclass(frozen=True)
+class TimeBounds:
+    """Event times that are accepted: not before `floor`, at most `max_future` after the wall clock.
+
+    A time outside is refused at the API (422) and quarantined at ingest (`ancient_timestamp`,
+    `future_timestamp`): one far-future event would otherwise become "now" for every time window
+    (popularity's last week, recency features) after the next training.
+    """
+
+    floor: pd.Timestamp = pd.Timestamp("1990-01-01", tz="UTC")
+    max_future: pd.Timedelta = pd.Timedelta(days=1)
+
+    def latest(self, now: pd.Timestamp | None = None) -> pd.Timestamp:
+        """The latest time accepted at `now` (default: the wall clock)."""
+        return (pd.Timestamp.now(tz="UTC") if now is None else now) + self.max_future
+
+
+def reference_time_ms(timestamps: np.ndarray, bounds: TimeBounds | None = None) -> int:
+    """The data's "now" for time windows: its latest event, but never past the wall clock plus the
+    allowed skew, so a far-future event stored before times were checked moves nothing."""
+    latest = int(timestamps.max())
+    cap = int((bounds or TimeBounds()).latest().value // 1_000_000)
+    return min(latest, cap)
 
 
 def parse_timestamps(values: pd.Series, time_format: str | None = None) -> pd.Series:

@@ -15,7 +15,7 @@ import pandas as pd
 from shoprec.data import schema as S
 from shoprec.data.quarantine import Reject, RejectReason
 from shoprec.data.readers import RawChunk
-from shoprec.data.timestamps import parse_timestamps
+from shoprec.data.timestamps import TimeBounds, parse_timestamps
 from shoprec.errors import DataError
 
 _TRUE = {"1", "true", "t", "yes", "y", "in stock", "in_stock", "instock", "available"}
@@ -35,6 +35,7 @@ class ColumnMapping:
     event_type: str | None = None
     event_type_map: dict[str, str] = field(default_factory=dict)
     time_format: str | None = None
+    time_bounds: TimeBounds = field(default_factory=TimeBounds)
 
     def __post_init__(self) -> None:
         for target in self.event_type_map.values():
@@ -106,6 +107,12 @@ def validate_events(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
     empty_ts = _empty(raw_ts)
     checks.add(empty_ts, S.TIMESTAMP, RejectReason.MISSING_TIMESTAMP, "empty")
     checks.add(ts.isna() & ~empty_ts, S.TIMESTAMP, RejectReason.INVALID_TIMESTAMP, lambda i: f"cannot read '{raw_ts.iloc[i]}' as a time (ISO 8601, 'YYYY-MM-DD HH:MM:SS[ UTC]', epoch s/ms, or --time-format)")
+    bounds = mapping.time_bounds
+    latest = bounds.latest()
+    checks.add(ts > latest, S.TIMESTAMP, RejectReason.FUTURE_TIMESTAMP,
+               lambda i: f"'{raw_ts.iloc[i]}' is {ts.iloc[i]}, more than {bounds.max_future} after now ({latest - bounds.max_future:%Y-%m-%d %H:%M} UTC): a clock or unit error? (--max-future)")
+    checks.add(ts < bounds.floor, S.TIMESTAMP, RejectReason.ANCIENT_TIMESTAMP,
+               lambda i: f"'{raw_ts.iloc[i]}' is {ts.iloc[i]}, before {bounds.floor:%Y-%m-%d} (--time-floor)")
     out[S.TIMESTAMP] = ts
 
     out[S.SESSION_ID] = ids(cols[S.SESSION_ID]) if S.SESSION_ID in cols else None

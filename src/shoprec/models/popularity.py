@@ -6,6 +6,7 @@ import numpy as np
 
 from shoprec.data.dataset import Dataset
 from shoprec.data.history import MS_PER_DAY, Histories
+from shoprec.data.timestamps import reference_time_ms
 from shoprec.errors import ConfigError
 from shoprec.models.base import Recommender
 
@@ -40,14 +41,15 @@ class PopularityRecommender(Recommender):
     def _fit(self, dataset: Dataset) -> None:
         type_weights = np.asarray(dataset.weights.weight_vector(), dtype=np.float64)[dataset.event_types.astype(np.int64)]
         weights = type_weights if self.weighted else (type_weights > 0).astype(np.float64)
-        if dataset.n_events:
-            reference = int(dataset.timestamps.max())
+        reference = reference_time_ms(dataset.timestamps) if dataset.n_events else None
+        if reference is not None and (self.window_days is not None or self.half_life_days is not None):
             age_days = (reference - dataset.timestamps) / MS_PER_DAY
+            weights = weights * (age_days >= 0)  # an event after "now" (stored before times were checked) counts nothing
             if self.window_days is not None:
                 weights = weights * (age_days <= self.window_days)
             if self.half_life_days is not None:
-                weights = weights * np.power(0.5, age_days / self.half_life_days)
-        self.reference_time_ms_: int | None = int(dataset.timestamps.max()) if dataset.n_events else None
+                weights = weights * np.power(0.5, np.maximum(age_days, 0) / self.half_life_days)
+        self.reference_time_ms_: int | None = reference
         self.item_scores_ = np.bincount(dataset.event_items, weights=weights, minlength=dataset.n_items)
 
     def fixed_scores(self) -> np.ndarray | None:

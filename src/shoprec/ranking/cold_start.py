@@ -17,6 +17,7 @@ import pandas as pd
 
 from shoprec.data.dataset import Dataset
 from shoprec.data.history import MS_PER_DAY, Histories
+from shoprec.data.timestamps import reference_time_ms
 from shoprec.errors import ConfigError
 from shoprec.models.base import Recommender
 
@@ -53,9 +54,11 @@ class ContextPopularity(Recommender):
             self.by_weekend_ = np.zeros((n, 2))
             self.last_week_ = np.zeros(n)
             return
-        end = int(dataset.timestamps.max())
+        # "Now" is the latest event, but never past the wall clock plus the allowed skew; an event after
+        # it (a far-future time stored before times were checked) is outside every window.
+        end = reference_time_ms(dataset.timestamps)
         age = (end - dataset.timestamps) / MS_PER_DAY
-        inside = age <= self.window_days
+        inside = (age >= 0) & (age <= self.window_days)
         # Each event counts with its type's weight (a purchase says more than a view), decayed by age.
         type_weight = np.asarray(dataset.weights.weight_vector(), dtype=np.float64)[dataset.event_types[inside].astype(np.int64)]
         weight = type_weight * np.power(0.5, age[inside] / self.half_life_days)
@@ -68,7 +71,7 @@ class ContextPopularity(Recommender):
         np.add.at(self.by_daypart_, (items, parts), weight)
         self.by_weekend_ = np.zeros((n, 2))
         np.add.at(self.by_weekend_, (items, weekend), weight)
-        week = age <= 7
+        week = (age >= 0) & (age <= 7)
         self.last_week_ = np.bincount(dataset.event_items[week], minlength=n).astype(np.float64)
 
     def scores_at(self, now_ms: int) -> np.ndarray:

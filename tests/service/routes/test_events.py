@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 
 from shoprec.data import schema as S
@@ -106,3 +107,18 @@ def test_batches_over_the_limit_and_bodies_over_the_size_limit_are_413(shop: Pat
         streamed = small.post("/v1/events", content=chunks(), headers={**ADMIN, "Content-Type": "application/json"})
         assert streamed.status_code == 413
     assert len(_live_rows(shop)) == 1  # only the first event
+
+
+@pytest.mark.parametrize(("timestamp", "reason"), [
+    (9000000000000000, "future_timestamp"), ("9999-12-31T23:59:59Z", "future_timestamp"),
+    ("3000-01-01T00:00:00Z", "future_timestamp"), ("1900-01-01T00:00:00Z", "ancient_timestamp"),
+])
+def test_a_time_far_in_the_future_or_past_is_refused_and_nothing_stored(client: TestClient, shop: Path, timestamp: object,
+                                                                        reason: str) -> None:
+    before = len(Store(shop).read_events("mallory"))
+    event = {"user_id": "mallory", "item_id": "i000001", "event_type": "purchase", "timestamp": timestamp}
+    for key in (ADMIN, STOREFRONT):
+        answer = client.post("/v1/events", json=event, headers=key)
+        assert answer.status_code == 422
+        assert answer.json()["details"][0]["reason"] == reason
+    assert len(Store(shop).read_events("mallory")) == before == 0

@@ -16,14 +16,14 @@ from tests.service.conftest import ADMIN, STOREFRONT
 def test_right_of_access_lists_every_stored_event_oldest_first(client: TestClient, shop: Path) -> None:
     stored = Store(shop).read_events("u000004")
     client.post("/v1/events", json={"user_id": "u000004", "item_id": "i000001", "event_type": "purchase",
-                                    "timestamp": "2030-01-01T00:00:00Z"}, headers=ADMIN)
+                                    "timestamp": "2025-06-01T00:00:00Z"}, headers=ADMIN)
     assert client.get("/v1/users/u000004/events").status_code == 401
     assert client.get("/v1/users/u000004/events", headers=STOREFRONT).status_code == 403
     answer = client.get("/v1/users/u000004/events", headers=ADMIN).json()
     assert answer["user"]["user_id"] == "u000004"
     assert len(answer["events"]) == len(stored) + 1
     assert answer["events"][-1] == {"user_id": "u000004", "item_id": "i000001", "event_type": "purchase",
-                                    "timestamp": "2030-01-01T00:00:00+00:00", "session_id": None, "value": None,
+                                    "timestamp": "2025-06-01T00:00:00+00:00", "session_id": None, "value": None,
                                     "query": None, "review_text": None}
     times = [e["timestamp"] for e in answer["events"]]
     assert times == sorted(times)
