@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -62,10 +63,10 @@ def test_search_open_an_item_add_to_cart_and_the_shelf_changes(shop: Path, tmp_p
             page.wait_for_selector("#item-title")
             assert page.url.endswith(f"/items/{chosen}")
             page.wait_for_selector("#toast:not([hidden])")  # the automatic view was posted
-            page.wait_for_function("document.body.dataset.shelvesVersion !== undefined")
+            _wait_until(page, "document.body.dataset.shelvesVersion !== undefined")
             stamp = page.get_attribute("body", "data-shelves-version")
             page.click("#add-to-cart")
-            page.wait_for_function(f"document.body.dataset.shelvesVersion !== '{stamp}'")
+            _wait_until(page, f"document.body.dataset.shelvesVersion !== '{stamp}'")
             assert page.text_content("#toast") == "Added to cart"
             after = _shelf_ids(page, "for-you")
             assert len(after) == 8 and after != before and chosen not in after
@@ -76,3 +77,13 @@ def test_search_open_an_item_add_to_cart_and_the_shelf_changes(shop: Path, tmp_p
                 shutil.copyfile(tmp_path / "storefront.png", DOCS_SCREENSHOT)
         finally:
             browser.close()
+
+
+def _wait_until(page, expression: str, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll `expression` from the test (page.evaluate goes through the debugging protocol): Playwright's
+    wait_for_function compiles it inside the page, which the page's Content-Security-Policy forbids."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.05)

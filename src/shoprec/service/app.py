@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shoprec.service import problems
 from shoprec.service.deps import Services, open_services
+from shoprec.service.headers import SecurityHeadersMiddleware
 from shoprec.service.limits import BodyLimitMiddleware
 from shoprec.service.metrics import Metrics, MetricsMiddleware
 from shoprec.service.routes import admin, events, health, items, recommendations, search, users
@@ -53,6 +54,7 @@ def create_app(settings: ServiceSettings, services: Services | None = None) -> F
 
         pages.mount(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # added last: outermost, so it sees every answer
     return app
 

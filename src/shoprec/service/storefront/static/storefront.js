@@ -22,6 +22,11 @@
   }
 
   // ---- shopper switcher: a cookie read by the server
+  // Sorting applies as soon as it is chosen (here, not inline: the page's policy allows no inline script).
+  Array.prototype.forEach.call(document.querySelectorAll("form.sort select"), function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+
   var switcher = document.getElementById("user-switcher");
   if (switcher) {
     switcher.addEventListener("change", function () {
