@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,27 +161,31 @@ def build_task(split: Split, target_event_types: Collection[str], exclude_seen: 
 
 def recommend_all(model: Recommender, task: EvaluationTask, k: int, batch_size: int, label: str) -> list[RankedList]:
     """`model.recommend` over the task's users in batches, with a progress bar."""
-    n = len(task.users)
-    batch = max(1, min(batch_size, MAX_BATCH_CELLS // max(model.n_items_, 1)))
-    lists: list[RankedList] = []
-    with progress.task(f"{label}: recommending", total=n, unit="users") as bar:
-        for start in range(0, n, batch):
-            rows = np.arange(start, min(start + batch, n))
-            exclude = None if task.exclude is None else [task.exclude[i] for i in rows]
-            lists.extend(model.recommend(task.histories.select(rows), k, exclude=exclude, now_ms=task.request_times[rows]))
-            bar.advance(len(rows))
-    return lists
+    def answer(rows: np.ndarray) -> list[RankedList]:
+        exclude = None if task.exclude is None else [task.exclude[i] for i in rows]
+        return model.recommend(task.histories.select(rows), k, exclude=exclude, now_ms=task.request_times[rows])
+
+    return _in_batches(task, model.n_items_, batch_size, f"{label}: recommending", answer)
 
 
 def engine_lists(engine: RecommendationEngine, name: str, task: EvaluationTask, k: int, batch_size: int) -> list[RankedList]:
     """What the engine answers each of the task's users with entry `name`, in batches, with a progress bar."""
+    def answer(rows: np.ndarray) -> list[RankedList]:
+        return engine.lists(task.histories.select(rows), k, model=name, now_ms=task.request_times[rows])
+
+    return _in_batches(task, len(engine.catalogue), batch_size, f"{name}: recommending through the engine", answer)
+
+
+def _in_batches(task: EvaluationTask, n_items: int, batch_size: int, label: str,
+                answer: Callable[[np.ndarray], list[RankedList]]) -> list[RankedList]:
+    """`answer(rows)` over the task's users, in batches of at most MAX_BATCH_CELLS users x items."""
     n = len(task.users)
-    batch = max(1, min(batch_size, MAX_BATCH_CELLS // max(len(engine.catalogue), 1)))
+    batch = max(1, min(batch_size, MAX_BATCH_CELLS // max(n_items, 1)))
     lists: list[RankedList] = []
-    with progress.task(f"{name}: recommending through the engine", total=n, unit="users") as bar:
+    with progress.task(label, total=n, unit="users") as bar:
         for start in range(0, n, batch):
             rows = np.arange(start, min(start + batch, n))
-            lists.extend(engine.lists(task.histories.select(rows), k, model=name, now_ms=task.request_times[rows]))
+            lists.extend(answer(rows))
             bar.advance(len(rows))
     return lists
 

@@ -131,9 +131,7 @@ class RecommendationEngine:
         know, answered from a few item ids); `model` overrides the bundle's default model.
         """
         _check_k(k)
-        name = model or self.bundle.default_model
-        if name not in self.bundle.models:
-            raise ConfigError(f"model '{name}' is not in bundle {self.bundle.version}; it has {', '.join(self.bundle.models)}")
+        name = self._entry(model)
         history = history_of(self._require_store(), self.bundle, user_id)
         if history_items:
             history = append_views(self.bundle, history, list(history_items))
@@ -153,9 +151,7 @@ class RecommendationEngine:
         once, then each user's diversity rule and fallback chain. No explanations.
         `shoprec evaluate` measures the engine through this (docs/evaluation.md, "Stages")."""
         _check_k(k)
-        name = model or self.bundle.default_model
-        if name not in self.bundle.models:
-            raise ConfigError(f"model '{name}' is not in bundle {self.bundle.version}; it has {', '.join(self.bundle.models)}")
+        name = self._entry(model)
         scorer = self.bundle.models[name]
         now = request_times(histories, now_ms)
         eligible = self.catalogue.eligible(filters, self.rules.in_stock_only)
@@ -185,6 +181,13 @@ class RecommendationEngine:
             out.append(RankedList(np.array([c[0] for c in chosen], dtype=np.int64),
                                   np.array([c[1] for c in chosen], dtype=np.float64)))
         return out
+
+    def _entry(self, model: str | None) -> str:
+        """The bundle entry to answer with: `model`, or the bundle's default; a clear error for another name."""
+        name = model or self.bundle.default_model
+        if name not in self.bundle.models:
+            raise ConfigError(f"model '{name}' is not in bundle {self.bundle.version}; it has {', '.join(self.bundle.models)}")
+        return name
 
     def _require_store(self) -> Store:
         if self.store is None:

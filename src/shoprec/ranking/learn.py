@@ -32,12 +32,12 @@ from shoprec.evaluation.splits import Split, validation_split
 from shoprec.features.items import ItemFeatures
 from shoprec.models.base import Recommender, event_type_codes
 from shoprec.models.registry import create
-from shoprec.ranking.batch_fusion import borda_points_batch, contributions_batch
+from shoprec.ranking.batch_fusion import borda_points_batch, contributions_batch, filled_normalised_batch
 from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES, CandidateBatch, generate
 from shoprec.ranking.fused import ALL_METHODS, LTR, FusionRecommender
 from shoprec.ranking.ltr import BASE_WEIGHT_CHOICES, DEFAULT_GRADE, GRADE_OF_EVENT, LearnedRanker, RankerSettings
 from shoprec.ranking.ltr_features import MODEL_SEPARATOR, build_features, feature_names
-from shoprec.ranking.weights import LabelledBatch, learn_weights, ndcg_of_scores, normalised_matrix
+from shoprec.ranking.weights import LabelledBatch, learn_weights, ndcg_of_scores
 
 VALIDATION_K = 10
 # At most this many validation users teach the fusion methods (a seeded sample of the rest is
@@ -155,7 +155,7 @@ def learn_fusions(methods: Sequence[str], members: Mapping[str, Recommender], da
         key = f"fusion:{method}"
         if method == "weighted":
             # Each normalisation once for the whole batch: it is per user, so a fold's rows of it are the fold's own.
-            matrices = {norm: normalised_matrix(batch, norm) for norm in ("minmax", "zscore")}
+            matrices = {norm: filled_normalised_batch(batch, norm) for norm in ("minmax", "zscore")}
             trials = {norm: learn_weights(labelled, norm, VALIDATION_K, matrix=matrix) for norm, matrix in matrices.items()}
             best_norm = max(trials, key=lambda n: trials[n][1])
             weights = trials[best_norm][0]

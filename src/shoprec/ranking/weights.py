@@ -90,11 +90,6 @@ def ndcg_of_scores(labelled: LabelledBatch, scores: np.ndarray, k: int = 10, tie
     return float(accuracy_per_user(hits[keep], labelled.n_relevant[keep], k)["ndcg"].mean())
 
 
-def normalised_matrix(batch: CandidateBatch, normalisation: str) -> np.ndarray:
-    """(N, m): every member's scores normalised within each user's candidates, floors filled."""
-    return filled_normalised_batch(batch, normalisation)
-
-
 def learn_weights(labelled: LabelledBatch, normalisation: str = "minmax", k: int = 10,
                   grid: Sequence[float] = WEIGHT_GRID, rounds: int = 3,
                   matrix: np.ndarray | None = None) -> tuple[dict[str, float], float]:
@@ -102,9 +97,9 @@ def learn_weights(labelled: LabelledBatch, normalisation: str = "minmax", k: int
 
     The ascent starts from the better of uniform weights and the best single member alone, so
     the result is never worse on validation than either; a zero weight is tried back at small
-    shares of the total (`ADD_BACK`). `matrix`: the batch's `normalised_matrix`, when the caller has it.
+    shares of the total (`ADD_BACK`). `matrix`: the batch's `filled_normalised_batch`, when the caller has it.
     """
-    matrix = normalised_matrix(labelled.batch, normalisation) if matrix is None else matrix
+    matrix = filled_normalised_batch(labelled.batch, normalisation) if matrix is None else matrix
     m = matrix.shape[1]
     starts = [np.ones(m), *np.eye(m)]
     values = [ndcg_of_scores(labelled, matrix @ w, k) for w in starts]
