@@ -114,3 +114,33 @@ def serving(workspace: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[byt
         proc.wait(timeout=30)
         if proc.stderr:
             proc.stderr.close()
+
+
+@contextmanager
+def client_per_worker(url: str, expected: int) -> Iterator[dict[int, httpx.Client]]:
+    """A keep-alive client for each of the `expected` worker processes answering at `url`, keyed by
+    the worker's pid (/ready's `worker`). Each new client is a new connection, which the kernel
+    hands to one worker's socket; one that reached a worker already seen is closed, until every
+    worker was seen. A client's later requests stay on its connection, so with its worker."""
+    clients: dict[int, httpx.Client] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while len(clients) < expected and time.monotonic() < deadline:
+            client = httpx.Client(base_url=url, timeout=10)
+            answer = client.get("/ready")
+            worker = answer.json()["worker"] if answer.status_code == 200 else None
+            if worker is None or worker in clients:
+                client.close()
+            else:
+                clients[worker] = client
+        assert len(clients) == expected, f"only workers {set(clients)} answered"
+        yield clients
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+def worker_pids(url: str, expected: int) -> set[int]:
+    """The pids of the `expected` worker processes answering at `url` (see `client_per_worker`)."""
+    with client_per_worker(url, expected) as clients:
+        return set(clients)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.service.conftest import ADMIN, process_alive, serving
+from tests.service.conftest import ADMIN, process_alive, serving, worker_pids
 
 
 def test_acknowledged_events_survive_kill_9_of_the_server(shop: Path) -> None:
@@ -51,7 +51,7 @@ def test_acknowledged_events_survive_kill_9_of_the_server(shop: Path) -> None:
 
 def test_workers_each_take_connections_and_stop_together_on_sigterm(shop: Path) -> None:
     with serving(shop, "--workers", "2") as (proc, url):
-        answered = _workers(url, 2)
+        answered = worker_pids(url, 2)
         assert proc.pid not in answered
         recommended = httpx.get(f"{url}/v1/recommendations", params={"user_id": "someone", "k": 3}, timeout=10)
         assert recommended.status_code == 200 and len(recommended.json()["items"]) == 3
@@ -66,24 +66,11 @@ def test_workers_each_take_connections_and_stop_together_on_sigterm(shop: Path) 
 
 def test_workers_end_when_their_supervisor_is_killed(shop: Path) -> None:
     with serving(shop, "--workers", "2") as (proc, url):
-        workers = _workers(url, 2)
+        workers = worker_pids(url, 2)
         os.kill(proc.pid, signal.SIGKILL)  # no chance to stop them itself
         proc.wait(timeout=30)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and any(process_alive(pid) for pid in workers):
             time.sleep(0.1)
         assert not any(process_alive(pid) for pid in workers), "a worker outlived its killed supervisor"
-
-
-def _workers(url: str, expected: int) -> set[int]:
-    """The worker processes that answer /ready, asked on a new connection each time (the kernel
-    spreads connections over the workers' sockets) until `expected` were seen."""
-    seen: set[int] = set()
-    deadline = time.monotonic() + 60
-    while len(seen) < expected and time.monotonic() < deadline:
-        answer = httpx.get(f"{url}/ready", timeout=10)
-        if answer.status_code == 200:
-            seen.add(answer.json()["worker"])
-    assert len(seen) == expected, f"only workers {seen} answered"
-    return seen
 

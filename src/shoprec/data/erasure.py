@@ -96,6 +96,7 @@ class UserErasure:
     segments_rewritten: int = 0
     user_rows: int = 0
     quarantine_rows: int = 0
+    log_seq: int = 0  # the erasure log entry that announced it (erasure_log.py); not part of the answer
 
     @property
     def events(self) -> int:
@@ -103,7 +104,7 @@ class UserErasure:
         return self.segment_events + self.live_events
 
     def to_json(self) -> dict[str, object]:
-        return {**self.__dict__, "events": self.events}
+        return {**{k: v for k, v in self.__dict__.items() if k != "log_seq"}, "events": self.events}
 
 
 def _scrub_quarantine(folder: Path, user_id: str) -> int:

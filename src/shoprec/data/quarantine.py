@@ -20,6 +20,7 @@ class RejectReason(str, Enum):
     INVALID_JSON = "invalid_json"
     MISSING_USER_ID = "missing_user_id"
     MISSING_ITEM_ID = "missing_item_id"
+    INVALID_ID = "invalid_id"
     MISSING_EVENT_TYPE = "missing_event_type"
     UNKNOWN_EVENT_TYPE = "unknown_event_type"
     MISSING_TIMESTAMP = "missing_timestamp"

@@ -4,6 +4,7 @@ Layout under `<workspace>/store/`:
 - `events/seg-NNNNNN.parquet`: immutable event segments (Parquet, readable by Spark/DuckDB);
 - `items-NNNNNN.parquet`, `users-NNNNNN.parquet`: the current catalogue and users, rewritten whole;
 - `live.sqlite`: the live log of small appends (see live_log.py);
+- `erasures.sqlite`: which shoppers were erased lately, for other processes to follow (erasure_log.py);
 - `manifest.json`: which files make up the current state. It is replaced atomically (write,
   fsync, rename), so a reader always sees a whole state and a crash leaves the old one.
 Writers (ingest, compaction) take an exclusive file lock; readers take none.
@@ -30,6 +31,8 @@ from shoprec.config import WeightConfig
 from shoprec.data import schema as S
 from shoprec.data.dataset import Dataset
 from shoprec.data.erasure import UserErasure, erase_user
+from shoprec.data.erasure_log import FILE as ERASURE_LOG
+from shoprec.data.erasure_log import ErasureLog
 from shoprec.data.event_hash import event_hashes
 from shoprec.data.live_log import LiveLog
 from shoprec.data.segment_writer import write_segment
@@ -70,6 +73,7 @@ class Store:
         self.root = self.workspace / "store"
         (self.root / "events").mkdir(parents=True, exist_ok=True)
         self._live: LiveLog | None = None
+        self._erasures: ErasureLog | None = None
         self._manifest_read: tuple[tuple[int, int, int], dict[str, object]] | None = None
 
     # ---- state ---------------------------------------------------------------------------
@@ -143,6 +147,13 @@ class Store:
         if self._live is None:
             self._live = LiveLog(self.root / "live.sqlite")
         return self._live
+
+    @property
+    def erasures(self) -> ErasureLog:
+        """The log of erasures that every process serving this store follows (erasure_log.py)."""
+        if self._erasures is None:
+            self._erasures = ErasureLog(self.root / ERASURE_LOG)
+        return self._erasures
 
     def append_events(self, events: pd.DataFrame) -> int:
         """Durably append validated canonical events (the real-time path). Returns rows added."""
@@ -243,8 +254,13 @@ class Store:
         return int(gone.sum())
 
     def delete_user(self, user_id: str) -> UserErasure:
-        """Erase one shopper everywhere in the store (shoprec.data.erasure)."""
-        return erase_user(self, user_id)
+        """Erase one shopper everywhere in the store (shoprec.data.erasure), then add the erasure to
+        the erasure log, where other processes learn of it (its sequence number: `log_seq`)."""
+        erased = erase_user(self, user_id)
+        # Recorded even when nothing was found: a run that completes one a crash cut short finds
+        # nothing, and the processes that served the shopper must still hear of it.
+        erased.log_seq = self.erasures.record(user_id)
+        return erased
 
     def _rewrite_segment(self, segment: dict[str, object], table: pa.Table) -> dict[str, object]:
         tmp = self.new_path("events/seg").with_suffix(".tmp")
@@ -274,6 +290,9 @@ class Store:
         if self._live is not None:
             self._live.close()
             self._live = None
+        if self._erasures is not None:
+            self._erasures.close()
+            self._erasures = None
 
 
 def load_events_dataset(workspace: Path) -> tuple[Dataset, int]:

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from shoprec.data import schema as S
+from shoprec.data.ids import RULE as ID_RULE
+from shoprec.data.ids import id_problem, invalid_ids
 from shoprec.data.quarantine import Reject, RejectReason
 from shoprec.data.readers import RawChunk
 from shoprec.data.timestamps import TimeBounds, parse_timestamps
@@ -20,6 +22,9 @@ from shoprec.errors import DataError
 
 _TRUE = {"1", "true", "t", "yes", "y", "in stock", "in_stock", "instock", "available"}
 _FALSE = {"0", "false", "f", "no", "n", "out of stock", "out_of_stock", "outofstock", "unavailable"}
+
+
+MAX_JSON_DEPTH = 32  # attributes nest at most this deep (the API's JSON bodies too: service/request_checks.py)
 
 
 @dataclass(frozen=True)
@@ -80,10 +85,8 @@ def validate_events(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
 
     out = pd.DataFrame(index=chunk.frame.index)
     checks = _Checks(chunk)
-    out[S.USER_ID] = ids(cols[S.USER_ID]) if n else pd.Series(dtype=object)
-    checks.add(out[S.USER_ID].isna(), S.USER_ID, RejectReason.MISSING_USER_ID, "empty")
-    out[S.ITEM_ID] = ids(cols[S.ITEM_ID]) if n else pd.Series(dtype=object)
-    checks.add(out[S.ITEM_ID].isna(), S.ITEM_ID, RejectReason.MISSING_ITEM_ID, "empty")
+    out[S.USER_ID] = checks.id_column(cols[S.USER_ID] if n else None, S.USER_ID, RejectReason.MISSING_USER_ID)
+    out[S.ITEM_ID] = checks.id_column(cols[S.ITEM_ID] if n else None, S.ITEM_ID, RejectReason.MISSING_ITEM_ID)
 
     if S.EVENT_TYPE in cols:
         raw_type = text(cols[S.EVENT_TYPE])
@@ -115,7 +118,7 @@ def validate_events(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
                lambda i: f"'{raw_ts.iloc[i]}' is {ts.iloc[i]}, before {bounds.floor:%Y-%m-%d} (--time-floor)")
     out[S.TIMESTAMP] = ts
 
-    out[S.SESSION_ID] = ids(cols[S.SESSION_ID]) if S.SESSION_ID in cols else None
+    out[S.SESSION_ID] = checks.id_column(cols[S.SESSION_ID], S.SESSION_ID, None) if S.SESSION_ID in cols else None
     out[S.VALUE] = checks.number(cols.get(S.VALUE), S.VALUE, RejectReason.INVALID_VALUE, allow_negative=True)
     out[S.QUERY] = text(cols[S.QUERY]) if S.QUERY in cols else None
     out[S.REVIEW_TEXT] = text(cols[S.REVIEW_TEXT]) if S.REVIEW_TEXT in cols else None
@@ -130,8 +133,7 @@ def validate_items(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
         raise DataError(f"no 'item_id' column (columns: {list(chunk.frame.columns)}); use --map item_id=COLUMN", file=chunk.file)
     out = pd.DataFrame(index=chunk.frame.index)
     checks = _Checks(chunk)
-    out[S.ITEM_ID] = ids(cols[S.ITEM_ID]) if len(chunk.frame) else pd.Series(dtype=object)
-    checks.add(out[S.ITEM_ID].isna(), S.ITEM_ID, RejectReason.MISSING_ITEM_ID, "empty")
+    out[S.ITEM_ID] = checks.id_column(cols[S.ITEM_ID] if len(chunk.frame) else None, S.ITEM_ID, RejectReason.MISSING_ITEM_ID)
     _item_columns(out, cols, checks)
     out[S.ATTRIBUTES] = _attributes(chunk, cols, mapping, S.ITEM_COLUMNS, checks)
     return checks.finish(out[list(S.ITEM_COLUMNS)])
@@ -144,8 +146,7 @@ def validate_users(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
         raise DataError(f"no 'user_id' column (columns: {list(chunk.frame.columns)}); use --map user_id=COLUMN", file=chunk.file)
     out = pd.DataFrame(index=chunk.frame.index)
     checks = _Checks(chunk)
-    out[S.USER_ID] = ids(cols[S.USER_ID]) if len(chunk.frame) else pd.Series(dtype=object)
-    checks.add(out[S.USER_ID].isna(), S.USER_ID, RejectReason.MISSING_USER_ID, "empty")
+    out[S.USER_ID] = checks.id_column(cols[S.USER_ID] if len(chunk.frame) else None, S.USER_ID, RejectReason.MISSING_USER_ID)
     out[S.AGE] = checks.number(cols.get(S.AGE), S.AGE, RejectReason.INVALID_AGE, allow_negative=False)
     out[S.GENDER] = text(cols[S.GENDER]) if S.GENDER in cols else None
     out[S.LOCATION] = text(cols[S.LOCATION]) if S.LOCATION in cols else None
@@ -179,8 +180,8 @@ def _attributes(chunk: RawChunk, cols: dict[str, pd.Series], mapping: ColumnMapp
             attrs.update(raw)
         elif isinstance(raw, str) and raw.strip():
             try:
-                loaded = json.loads(raw)
-            except json.JSONDecodeError:
+                loaded = json.loads(raw, parse_constant=_no_constant)
+            except (ValueError, RecursionError):  # not JSON, NaN/Infinity, or nested past Python's limit
                 loaded = None
             if not isinstance(loaded, dict):
                 bad[i] = True
@@ -190,9 +191,33 @@ def _attributes(chunk: RawChunk, cols: dict[str, pd.Series], mapping: ColumnMapp
             value = values[i]
             if value is not None and not (isinstance(value, float) and np.isnan(value)) and value != "":
                 attrs[name] = value if isinstance(value, (int, float, bool, str)) else str(value)
-        parsed.append(json.dumps(attrs, ensure_ascii=False, default=str) if attrs else None)
-    checks.add(pd.Series(bad, index=chunk.frame.index), S.ATTRIBUTES, RejectReason.INVALID_ATTRIBUTES, "expected a JSON object")
+        try:
+            text_value = json.dumps(attrs, ensure_ascii=False, default=str, allow_nan=False) if attrs else None
+        except ValueError:  # an infinite number
+            bad[i], text_value = True, None
+        if attrs and json_depth(attrs) > MAX_JSON_DEPTH:
+            bad[i], text_value = True, None
+        parsed.append(text_value)
+    checks.add(pd.Series(bad, index=chunk.frame.index), S.ATTRIBUTES, RejectReason.INVALID_ATTRIBUTES,
+               f"expected a JSON object of finite numbers, nested at most {MAX_JSON_DEPTH} levels deep")
     return pd.Series(parsed, index=chunk.frame.index, dtype=object)
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def json_depth(value: object) -> int:
+    """How deeply lists and dicts nest in `value` (a scalar: 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        children = current.values() if isinstance(current, dict) else current if isinstance(current, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _empty(values: pd.Series) -> pd.Series:
@@ -203,14 +228,17 @@ def _empty(values: pd.Series) -> pd.Series:
 
 
 def ids(values: pd.Series) -> pd.Series:
-    """Ids as strings (a number read as 12.0 becomes '12'); empty -> None."""
+    """Ids as strings (a number read as 12.0 becomes '12'), kept as written otherwise (data/ids.py
+    checks them); empty or blank -> None."""
     if pd.api.types.is_float_dtype(values):
         as_int = values.dropna()
         if (as_int == as_int.round()).all():
             return values.map(lambda v: None if pd.isna(v) else str(int(v))).astype(object)
     if pd.api.types.is_integer_dtype(values):
         return values.map(lambda v: None if pd.isna(v) else str(v)).astype(object)
-    return text(values)
+    strings = values.astype("string")
+    blank = (strings.str.strip() == "").fillna(True).astype(bool).to_numpy()
+    return pd.Series(np.where(blank, None, strings.to_numpy(dtype=object, na_value=None)), index=values.index, dtype=object)
 
 
 def text(values: pd.Series) -> pd.Series:
@@ -241,6 +269,17 @@ class _Checks:
             message = detail(int(i)) if callable(detail) else detail
             self.rejects.append((int(i), Reject(self.chunk.file, int(self.chunk.lines[i]), field_name, reason, message, self._raw(int(i)))))
         self.failed |= new
+
+    def id_column(self, values: pd.Series | None, field_name: str, missing: RejectReason | None) -> pd.Series:
+        """The ids of `values` as written; a missing one is rejected with `missing` (when given),
+        one that breaks the id rule (data/ids.py) with invalid_id."""
+        if values is None:
+            return pd.Series(dtype=object)
+        out = ids(values)
+        if missing is not None:
+            self.add(out.isna(), field_name, missing, "empty")
+        self.add(invalid_ids(out), field_name, RejectReason.INVALID_ID, lambda i: f"{out.iloc[i]!r} {id_problem(out.iloc[i])}: {ID_RULE}")
+        return out
 
     def number(self, values: pd.Series | None, field_name: str, reason: RejectReason, *, allow_negative: bool) -> pd.Series | None:
         if values is None:
@@ -283,8 +322,7 @@ def validate_judgments(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
     checks = _Checks(chunk)
     out[S.QUERY] = text(cols[S.QUERY]) if len(chunk.frame) else pd.Series(dtype=object)
     checks.add(out[S.QUERY].isna(), S.QUERY, RejectReason.MISSING_QUERY, "empty")
-    out[S.ITEM_ID] = ids(cols[S.ITEM_ID]) if len(chunk.frame) else pd.Series(dtype=object)
-    checks.add(out[S.ITEM_ID].isna(), S.ITEM_ID, RejectReason.MISSING_ITEM_ID, "empty")
+    out[S.ITEM_ID] = checks.id_column(cols[S.ITEM_ID] if len(chunk.frame) else None, S.ITEM_ID, RejectReason.MISSING_ITEM_ID)
     relevance = checks.number(cols.get("relevance"), "relevance", RejectReason.INVALID_RELEVANCE, allow_negative=False)
     checks.add(relevance.isna() if relevance is not None else out[S.QUERY].isna(), "relevance", RejectReason.INVALID_RELEVANCE, "empty")
     out["relevance"] = relevance

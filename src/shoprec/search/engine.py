@@ -15,6 +15,7 @@ in `notices`.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from shoprec.bundle import Bundle, load_current
 from shoprec.data import schema as S
 from shoprec.data.store import Store
 from shoprec.errors import ConfigError, ShoprecError
+from shoprec.ranking.limits import MAX_K, MAX_SEARCH_DEPTH
 from shoprec.search.autocomplete import Autocomplete
 from shoprec.search.hybrid import LEXICAL, SEMANTIC, HybridSettings, fuse_lists
 from shoprec.search.lexical import LexicalIndex
@@ -67,6 +69,9 @@ class SearchEngine:
         self._bundle_checked = bundle is not None
         self._clicks: QueryClicks | None = None
         self._autocomplete: Autocomplete | None = None
+        # Counts `forget_user` calls: a cache built from events read before one is not kept (see _keep).
+        self._forgotten = 0
+        self._forget_lock = threading.Lock()
 
     @classmethod
     def open(cls, workspace: Path, *, semantic: SemanticSettings | None = None, use_semantic: bool = True,
@@ -172,8 +177,10 @@ class SearchEngine:
                filters: SearchFilters | None = None, sort: str = "relevance", user_id: str | None = None) -> SearchResult:
         """One page of results (see the module docstring for which engine answers)."""
         query = query or ""
-        if not 1 <= k <= 1000 or offset < 0:
-            raise ConfigError(f"k must be between 1 and 1000 and offset >= 0, got k={k}, offset={offset}")
+        if not 1 <= k <= MAX_K or offset < 0:
+            raise ConfigError(f"k must be between 1 and {MAX_K} and offset >= 0, got k={k}, offset={offset}")
+        if offset + k > MAX_SEARCH_DEPTH:
+            raise ConfigError(f"results {offset + 1:,}-{offset + k:,} asked for; search reaches the first {MAX_SEARCH_DEPTH:,} results")
         if not query.strip() or sort != "relevance":
             return self.lexical.search(query, k=k, offset=offset, filters=filters, sort=sort)
         # One lexical call gives the facets and the total, whatever ranks the page.
@@ -197,20 +204,34 @@ class SearchEngine:
         ids = [i for i, _ in ranked[: self.personal.depth]]
         store = self._store or Store(self.workspace)
         try:
-            if self._clicks is None:
-                self._clicks = QueryClicks.from_events(store.read_events(), self.personal.window_seconds)
+            clicks = self._clicks
+            if clicks is None:
+                forgotten = self._forgotten
+                clicks = QueryClicks.from_events(store.read_events(), self.personal.window_seconds)
+                self._keep("_clicks", clicks, forgotten)
             bundle = self._current_bundle()
             taste = shopper_scores(store, bundle, user_id, ids) if bundle is not None else None
         finally:
             if store is not self._store:
                 store.close()
-        return rerank(ranked, taste, self._clicks.counts(query, ids), self.personal)
+        return rerank(ranked, taste, clicks.counts(query, ids), self.personal)
 
-    def forget_user(self, user_id: str) -> None:
-        """After a shopper's events were erased from the store: drop the query-click counts their
-        searches fed (they are counted again from the store on the next personalised query). The
-        taste scores read the shopper's history from the store per query, so nothing else is kept."""
-        self._clicks = None
+    def forget_user(self, user_id: str | None = None) -> None:
+        """After a shopper's events were erased from the store (None: shoppers no longer known):
+        drop what was counted from everyone's events, the query-click counts and the autocomplete's
+        past queries; both are counted again from the store on their next use. The taste scores
+        read the shopper's history from the store per query, so nothing else is kept."""
+        with self._forget_lock:
+            self._forgotten += 1
+            self._clicks = None
+            self._autocomplete = None
+
+    def _keep(self, name: str, cache: object, forgotten: int) -> None:
+        """Keep a cache built from events read when `forgotten` was the count of `forget_user` calls,
+        unless one came since: those events may hold the erased shopper's (used once, not kept)."""
+        with self._forget_lock:
+            if self._forgotten == forgotten:
+                setattr(self, name, cache)
 
     def _current_bundle(self) -> Bundle | None:
         if not self._bundle_checked:
@@ -241,9 +262,12 @@ class SearchEngine:
     def autocomplete(self, prefix: str, k: int = 10) -> list[dict[str, str]]:
         """Suggestions for a partly typed query ([{"text", "kind"}]), from the search package's
         Autocomplete over the store (built on first use)."""
-        if self._autocomplete is None:
-            self._autocomplete = Autocomplete.from_store(self.workspace)
-        return self._autocomplete.suggest(prefix, k)
+        suggestions = self._autocomplete
+        if suggestions is None:
+            forgotten = self._forgotten
+            suggestions = Autocomplete.from_store(self.workspace)
+            self._keep("_autocomplete", suggestions, forgotten)
+        return suggestions.suggest(prefix, k)
 
 
 def deep_hint() -> str:

@@ -27,6 +27,7 @@ from tantivy import FieldType, Index, Occur, Order, Query
 
 from shoprec.data.store import Store
 from shoprec.errors import ConfigError, NotFittedError, ShoprecError
+from shoprec.ranking.limits import MAX_SEARCH_DEPTH
 from shoprec.search import lexical_store as C
 from shoprec.search.facets import FACET_NAMES, aggregation_request, category_key, parse_aggregation
 from shoprec.search.lexical_store import LexicalSettings
@@ -36,7 +37,7 @@ from shoprec.search.text import highlight as highlight_html
 
 __all__ = ["LexicalIndex", "LexicalSettings"]
 
-MAX_HITS = 10_000
+MAX_HITS = MAX_SEARCH_DEPTH
 _SORT_FIELDS = {"price_asc": (C.PRICE, Order.Asc), "price_desc": (C.PRICE, Order.Desc),
                 "popularity": (C.POPULARITY, Order.Desc), "newest": (C.SEQ, Order.Desc)}
 

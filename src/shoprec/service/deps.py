@@ -3,19 +3,26 @@ the app's lifespan and handed to routes through `Depends(get_services)`.
 
 `open_engine` and `open_search` are the one place that names the engines: tests replace the
 whole `Services` with `app.dependency_overrides[get_services]`.
+
+Erasures reach every process: an erasure is recorded in the store's erasure log
+(shoprec.data.erasure_log), and `get_services` has each process follow that log before it answers,
+at most every FOLLOW_EVERY_S, so every worker of `serve --workers N` (and any other service on the
+workspace) drops what it derived from the erased shopper within a second.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeAlias
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from shoprec.bundle import Bundle
-from shoprec.data.store import Store
+from shoprec.data.store import Store, UserErasure
 from shoprec.errors import ShoprecError
 from shoprec.ranking.engine import RecommendationEngine
 from shoprec.search.engine import SearchEngine
@@ -28,6 +35,8 @@ from shoprec.service.reloader import load_for_serving
 from shoprec.service.settings import ServiceSettings
 
 Engine: TypeAlias = RecommendationEngine
+FOLLOW_EVERY_S = 0.5  # how often a process reads the erasure log (when it answers requests)
+PRUNE_EVERY_S = 3600.0  # how often it also deletes the log's expired entries
 
 
 def open_engine(workspace: Path, store: Store, bundle: Bundle | None = None) -> Engine:
@@ -56,10 +65,18 @@ class Services:
     search: SearchEngine | None = None
     not_ready: str | None = None  # why there is no engine
     search_off: str | None = None  # why there is no search engine
+    erasure_generation: int = 0  # +1 each time this process applies erasures: caches of shopper ids refresh on it
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
+    _erasure_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.catalogue_sync = CatalogueSync(self.catalogue)
+        # Follow the erasure log from its current end: this process's caches are built from the
+        # store as it is from now on, without the shoppers erased so far.
+        self._erasure_seq = self.store.erasures.last()
+        self._own_erasures: set[int] = set()  # log entries of this process's erasures, applied already
+        self._erasures_due = time.monotonic() + FOLLOW_EVERY_S
+        self._prune_due = time.monotonic()
 
     @property
     def workspace(self) -> Path:
@@ -107,11 +124,63 @@ class Services:
             if self.search is None:
                 self.search_off = f"search is not available: {exc}"
 
-    def forget_user(self, user_id: str) -> None:
-        """After an erasure: drop what the engines derived from the shopper's events (the search
-        engine's click counts; the recommendation engine keeps nothing per shopper)."""
+    def erase_user(self, user_id: str) -> UserErasure:
+        """Erase the shopper from the store and from what this process derived from them; the other
+        processes learn of it from the store's erasure log (`follow_erasures`)."""
+        erased = self.store.delete_user(user_id)
+        with self._erasure_lock:
+            self.forget_user(user_id)
+            self.erasure_generation += 1
+            self._own_erasures.add(erased.log_seq)  # so that following the log does not apply it again
+        return erased
+
+    def forget_user(self, user_id: str | None) -> None:
+        """After an erasure (None: of shoppers no longer known): drop what this process derived from
+        the shopper's events: the search engine's click counts and past queries, the history index of
+        rewritten segments. The recommendation engine keeps nothing per shopper."""
         if self.search is not None:
             self.search.forget_user(user_id)
+        if isinstance(self.store, IndexedStore):
+            self.store.drop_removed_segments()
+
+    def erasures_due(self) -> bool:
+        """Whether `follow_erasures` would read the log now (a clock comparison, no lock)."""
+        return time.monotonic() >= self._erasures_due
+
+    def follow_erasures(self, force: bool = False) -> int:
+        """Apply the erasures recorded in the store's log since the last call, by any process:
+        `forget_user` for each, and `erasure_generation` + 1 when there was any. Reads the log at
+        most every FOLLOW_EVERY_S (unless `force`): one indexed read of SQLite when nothing is new.
+        Entries pruned before this process read them (it idled past the log's retention) are a
+        gap in the sequence: then every shopper's derived data is dropped. Returns how many applied."""
+        with self._erasure_lock:
+            now = time.monotonic()
+            if not force and now < self._erasures_due:
+                return 0  # another thread just read it
+            self._erasures_due = now + FOLLOW_EVERY_S
+            log = self.store.erasures
+            if now >= self._prune_due:
+                self._prune_due = now + PRUNE_EVERY_S
+                log.prune()
+            last = log.last()
+            if last <= self._erasure_seq:
+                return 0
+            entries = log.after(self._erasure_seq)
+            gap = not entries or entries[0][0] > self._erasure_seq + 1
+            applied = 0
+            for seq, user_id in entries:
+                if seq in self._own_erasures:
+                    self._own_erasures.discard(seq)
+                    continue
+                self.forget_user(user_id)
+                applied += 1
+            if gap:
+                self.forget_user(None)
+                applied += 1
+            self._erasure_seq = max(last, entries[-1][0] if entries else 0)
+            if applied:
+                self.erasure_generation += 1
+            return applied
 
     def close(self) -> None:
         self.store.close()
@@ -144,9 +213,12 @@ def open_services(settings: ServiceSettings, metrics: Metrics | None = None) -> 
 
 
 async def get_services(request: Request) -> Services:
-    """The app's services (a dependency; override it in tests). Async: FastAPI would otherwise hand
-    this attribute lookup to a worker thread on every request."""
+    """The app's services (a dependency; override it in tests), after following the erasure log when
+    that is due. Async: FastAPI would otherwise hand this to a worker thread on every request; the
+    log is read in one only when due (at most every FOLLOW_EVERY_S)."""
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
         raise NotReady("the service is starting")
+    if services.erasures_due():
+        await run_in_threadpool(services.follow_erasures)
     return services

@@ -6,8 +6,8 @@ at a million events); the service needs it on every request. Segments are immuta
 file name for every rewrite), so each one is read once, sorted by user, and kept as a frame with
 each user's row range; an index never goes stale. The live log (SQLite, indexed by user) is read
 as it is at each request. When a segment leaves the store (compaction, erasure) its index is
-dropped at the next read, and at once after `delete_user`, so erased events are not kept in
-memory either.
+dropped at the next read, and at once after `delete_user` (or, for another process's erasure,
+when the service follows the store's erasure log), so erased events are not kept in memory either.
 """
 
 from __future__ import annotations
@@ -74,8 +74,13 @@ class IndexedStore(Store):
 
     def delete_user(self, user_id: str) -> UserErasure:
         erased = super().delete_user(user_id)
-        self._forget_other_segments(self.event_segment_paths())
+        self.drop_removed_segments()
         return erased
+
+    def drop_removed_segments(self) -> None:
+        """Drop the index of every segment no longer in the store now (after an erasure another
+        process made), rather than at the next one-user read."""
+        self._forget_other_segments(self.event_segment_paths())
 
     def _rows(self, path: Path) -> _UserRows:
         rows = self._index.get(path)

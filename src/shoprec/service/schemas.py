@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
-from shoprec.ranking.limits import MAX_K
+from shoprec.data.ids import MAX_ID_LENGTH, checked_id
+from shoprec.ranking.limits import MAX_K, MAX_SEARCH_DEPTH
 
-_ID = Field(min_length=1, max_length=256)
+# An id as given, refused (never altered) when it breaks the id rule (data/ids.py). Event bodies
+# take plain strings: the ingestion rules check their ids with every other field (reason invalid_id).
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(checked_id)]
+_ID = Field(min_length=1, max_length=MAX_ID_LENGTH)
 
 
 def _time_value(value: object) -> str | int | float | None:
@@ -27,12 +31,13 @@ TimeValue = Annotated[str | int | float | None, PlainValidator(_time_value, json
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # NaN and Infinity are not numbers a shop means: refused, not stored as null.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class _Query(BaseModel):
     # Query strings are text: no strict mode (k=10 arrives as "10"), but unknown parameters are errors.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 # ------------------------------------------------------------------ queries
@@ -48,7 +53,7 @@ class FilterQuery(_Query):
 class RecommendationQuery(FilterQuery):
     """`GET /v1/recommendations`."""
 
-    user_id: str = _ID
+    user_id: Id
     k: int = Field(10, ge=1, le=MAX_K)
     explain: bool = False
 
@@ -68,11 +73,19 @@ class SearchQuery(FilterQuery):
     """`GET /v1/search`. An empty `q` browses the catalogue (by popularity unless sorted otherwise)."""
 
     q: str = Field("", max_length=500)
-    user_id: str | None = Field(None, min_length=1, max_length=256)
+    user_id: Id | None = None
     k: int = Field(10, ge=1, le=MAX_K)
     page: int = Field(1, ge=1, le=10_000)
     sort: Sort = "relevance"
     mode: Literal["hybrid", "lexical", "semantic", "ltr"] = "hybrid"
+
+    @model_validator(mode="after")
+    def _within_reach(self) -> SearchQuery:
+        if self.page * self.k > MAX_SEARCH_DEPTH:
+            deepest = MAX_SEARCH_DEPTH // self.k
+            raise ValueError(f"page {self.page} of {self.k} results would end at result {self.page * self.k:,}; search "
+                             f"reaches the first {MAX_SEARCH_DEPTH:,} results (with k={self.k}, pages 1-{deepest})")
+        return self
 
 
 class AutocompleteQuery(_Query):
@@ -91,7 +104,7 @@ class EventIn(_Strict):
     item_id: str = _ID
     event_type: str = Field(min_length=1, max_length=64, description="view, click, add_to_cart, remove_from_cart, purchase, rating, review or search.")
     timestamp: TimeValue = None
-    session_id: str | None = Field(None, max_length=256)
+    session_id: str | None = Field(None, max_length=MAX_ID_LENGTH)
     value: float | None = Field(None, description="A rating, a quantity, an amount.")
     query: str | None = Field(None, max_length=1000)
     review_text: str | None = Field(None, max_length=20_000)
