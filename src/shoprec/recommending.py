@@ -14,6 +14,7 @@ from shoprec.bundle import Bundle
 from shoprec.data import schema as S
 from shoprec.data.history import Histories
 from shoprec.data.store import Store
+from shoprec.data.timestamps import clamp_times
 from shoprec.errors import ConfigError
 
 
@@ -31,7 +32,7 @@ def history_of(store: Store, bundle: Bundle, user_id: str) -> Histories:
     stamps = events[S.TIMESTAMP]
     if not isinstance(stamps.dtype, pd.DatetimeTZDtype):
         stamps = pd.to_datetime(stamps, utc=True)
-    ts = stamps.array.as_unit("ms").asi8[known]
+    ts = clamp_times(stamps.array.as_unit("ms").asi8[known])
     codes = np.array([S.EVENT_TYPE_CODE[e] for e in events[S.EVENT_TYPE].to_numpy(dtype=object)], dtype=np.int8)[known]
     values = events[S.VALUE]
     if not pd.api.types.is_float_dtype(values.dtype):

@@ -12,6 +12,7 @@ from shoprec.config import WeightConfig
 from shoprec.data import schema as S
 from shoprec.data.history import Histories
 from shoprec.data.idmap import IdMap
+from shoprec.data.timestamps import clamp_times
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Dataset:
             ts_ms = pd.to_datetime(ts, utc=True).dt.as_unit("ms").astype("int64").to_numpy(np.int64)
         else:
             ts_ms = np.asarray(ts, dtype=np.int64)
+        ts_ms = clamp_times(ts_ms)  # a far-future or ancient time stored before times were checked
         order = np.argsort(ts_ms, kind="stable")
         codes = events[S.EVENT_TYPE].map(S.EVENT_TYPE_CODE)
         if codes.isna().any():

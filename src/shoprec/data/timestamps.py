@@ -40,6 +40,26 @@ def reference_time_ms(timestamps: np.ndarray, bounds: TimeBounds | None = None) 
     return min(latest, cap)
 
 
+def clamp_times(timestamps_ms: np.ndarray, bounds: TimeBounds | None = None) -> np.ndarray:
+    """Event times (epoch ms) with those after the wall clock plus the skew moved to the latest
+    time the data holds before it (or to that limit, when none is before it).
+
+    Such times are refused at every door now; a store written before may hold some. Training data
+    and request-time histories read times through this, so every time-based feature (windows,
+    decay, recency, the request's "now") sees a far-future outlier as one ordinary event, and
+    nothing else moves. (Times before the floor are left: they move nothing but their own item's
+    age, and a library caller may count time from 0.)
+    """
+    if not len(timestamps_ms):
+        return timestamps_ms
+    cap = int((bounds or TimeBounds()).latest().value // 1_000_000)
+    if timestamps_ms.max() <= cap:
+        return timestamps_ms
+    inside = timestamps_ms[timestamps_ms <= cap]
+    latest = int(inside.max()) if len(inside) else cap
+    return np.where(timestamps_ms > cap, latest, timestamps_ms).astype(np.int64)
+
+
 def parse_timestamps(values: pd.Series, time_format: str | None = None) -> pd.Series:
     """Parse a column to datetime64[ms, UTC]; NaT where a value cannot be read."""
     if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(values):
