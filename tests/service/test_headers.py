@@ -44,3 +44,13 @@ def test_the_evaluation_report_may_be_framed_by_the_storefront_and_run_no_script
     policy = answer.headers["content-security-policy"]
     assert "style-src 'unsafe-inline'" in policy and "frame-ancestors 'self'" in policy and "script-src" not in policy
     assert answer.headers["x-frame-options"] == "SAMEORIGIN"
+
+
+def test_a_wrong_method_is_told_every_method_the_path_answers(client: TestClient) -> None:
+    # GET, PUT and DELETE on an item are three routes; the framework's own 405 names only the first.
+    for method, path, allowed in (("OPTIONS", "/v1/items/i000001", "DELETE, GET, HEAD, PUT"), ("PATCH", "/v1/items/x/similar", "GET, HEAD"),
+                                  ("POST", "/health", "GET, HEAD"), ("GET", "/v1/events", "POST")):
+        answer = client.request(method, path)
+        assert answer.status_code == 405, (method, path)
+        assert answer.headers["allow"] == allowed, (method, path)
+        assert answer.json()["error"] == "method_not_allowed"

@@ -31,6 +31,7 @@ def run_server(workspace: Path, host: str, port: int, *, api_keys: tuple[str, ..
     import uvicorn
 
     from shoprec.service.app import SETTINGS_ENV, create_app
+    from shoprec.service.http_protocol import PROTOCOL
     from shoprec.service.settings import ServiceSettings
 
     if log_level is None:
@@ -47,12 +48,12 @@ def run_server(workspace: Path, host: str, port: int, *, api_keys: tuple[str, ..
     if not settings.api_keys:
         progress.note("no admin API key (SHOPREC_API_KEYS or --api-key): catalogue writes, erasure and reload are refused")
     common = {"host": host, "port": port, "log_level": log_level, "log_config": log_config(log_level),
-              "access_log": access_log, "timeout_graceful_shutdown": 5}
+              "access_log": access_log, "timeout_graceful_shutdown": 5, "http": PROTOCOL}
     if workers == 1:
         uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
         return
     # Every worker must hand out the same storefront key: fix it here, then pass the settings on.
-    settings = settings.model_copy(update={"storefront_key": settings.effective_storefront_key(), "demo": False})
+    settings = settings.model_copy(update={"storefront_key": settings.effective_storefront_key()})
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
     # A listening socket per worker (not uvicorn's shared one), so connections spread evenly: see service/workers.py.
     from shoprec.service.workers import serve_workers

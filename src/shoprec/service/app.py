@@ -16,10 +16,12 @@ from starlette.concurrency import run_in_threadpool
 
 from shoprec.service import problems
 from shoprec.service.deps import Services, open_services
+from shoprec.service.docs import install_docs
 from shoprec.service.headers import SecurityHeadersMiddleware
 from shoprec.service.limits import BodyLimitMiddleware
 from shoprec.service.metrics import Metrics, MetricsMiddleware
-from shoprec.service.routes import admin, events, health, items, recommendations, search, users
+from shoprec.service.request_checks import RequestChecksMiddleware
+from shoprec.service.routes import admin, events, health, items, recommendations, search, sessions, users
 from shoprec.service.settings import ServiceSettings
 
 DESCRIPTION = """Recommendations, search and real-time events for an online shop.
@@ -45,14 +47,16 @@ def create_app(settings: ServiceSettings, services: Services | None = None) -> F
                 opened.close()
 
     app = FastAPI(title="shoprec", version=_version(), description=DESCRIPTION, lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)  # /docs: service/docs.py, from local assets
     problems.install(app)
-    for module in (recommendations, items, search, events, users, admin, health):
+    install_docs(app)
+    for module in (recommendations, items, search, events, users, sessions, admin, health):
         app.include_router(module.router)
     if settings.storefront:
         from shoprec.service.storefront import pages
 
         pages.mount(app)
+    app.add_middleware(RequestChecksMiddleware)  # reads a JSON body whole: inside the body limit
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # added last: outermost, so it sees every answer

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TypeAlias
 
@@ -32,6 +33,7 @@ from shoprec.service.histories import IndexedStore
 from shoprec.service.metrics import Metrics
 from shoprec.service.problems import NotBuilt, NotReady
 from shoprec.service.reloader import load_for_serving
+from shoprec.service.sessions import SessionSigner, session_secret
 from shoprec.service.settings import ServiceSettings
 
 Engine: TypeAlias = RecommendationEngine
@@ -77,6 +79,11 @@ class Services:
         self._own_erasures: set[int] = set()  # log entries of this process's erasures, applied already
         self._erasures_due = time.monotonic() + FOLLOW_EVERY_S
         self._prune_due = time.monotonic()
+
+    @cached_property
+    def sessions(self) -> SessionSigner:
+        """Signs and checks shoppers' session tokens (sessions.py)."""
+        return SessionSigner(session_secret(self.workspace, self.settings.session_secret))
 
     @property
     def workspace(self) -> Path:

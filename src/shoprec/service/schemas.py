@@ -122,6 +122,13 @@ class ItemIn(_Strict):
     attributes: dict[str, Any] | None = None
 
 
+class SessionIn(_Strict):
+    """`POST /v1/sessions`: a signed session for a shopper the shop knows (logged in)."""
+
+    user_id: Id
+    max_age_s: int = Field(30 * 24 * 3600, ge=60, le=365 * 24 * 3600, description="How long the session lasts (seconds).")
+
+
 class ReloadIn(_Strict):
     """`POST /v1/admin/reload`: which bundle (default: the one `bundles/CURRENT` names)."""
 
@@ -237,6 +244,13 @@ class ErasureOut(BaseModel):
     segments_rewritten: int
     user_rows: int
     quarantine_rows: int
+
+
+class SessionOut(BaseModel):
+    user_id: str
+    token: str = Field(description="The signed token: send the shopper to `url`, or set it as the `shoprec_session` cookie.")
+    expires_at: str
+    url: str = Field(description="The storefront path that sets the session cookie and opens the home page.")
 
 
 class ReloadOut(BaseModel):

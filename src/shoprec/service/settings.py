@@ -26,8 +26,12 @@ class ServiceSettings(BaseModel):
     - `storefront_key`: a key that may only post events and read; it is written into the
       storefront's pages so that their buttons can post events. `demo=True` makes one up when
       none is given. Without it the storefront is read-only.
-    - `read_requires_key`: whether the read endpoints (recommendations, search, items) need a key
-      (any of the above).
+    - `read_requires_key`: whether the read endpoints (recommendations, search, items) and the
+      storefront's pages need a key (any of the above; pages also take a shopper's signed session).
+    - `demo`: the storefront shows a switcher between a few real shoppers (a demo's convenience:
+      it shows their personal shelves to anyone).
+    - `session_secret`: signs shoppers' sessions (sessions.py); default $SHOPREC_SESSION_SECRET,
+      else a secret kept in the workspace.
     - `semantic_search`: whether search uses the sentence model beside the lexical index (it
       needs the `deep` extra; without it search answers lexically either way).
     - `max_batch_events`, `max_body_bytes`: the largest batch `POST /v1/events` takes and the
@@ -43,6 +47,7 @@ class ServiceSettings(BaseModel):
     storefront: bool = True
     semantic_search: bool = True
     demo: bool = False
+    session_secret: str | None = Field(default=None, repr=False, min_length=16)
     max_batch_events: int = Field(default=1000, ge=1, le=100_000)
     max_body_bytes: int = Field(default=2_000_000, ge=1024)
 

@@ -50,7 +50,7 @@ def test_a_posted_event_changes_the_next_answer_without_retraining(client: TestC
 
 
 def test_known_shopper_gets_k_items_with_catalogue_fields_and_reasons(client: TestClient, shop: Path) -> None:
-    answer = client.get("/v1/recommendations", params={"user_id": "u000003", "k": 7, "explain": "true"}).json()
+    answer = client.get("/v1/recommendations", params={"user_id": "u000003", "k": 7, "explain": "true"}, headers=ADMIN).json()
     assert len(answer["items"]) == 7 and answer["bundle"] == load_current(shop).version
     catalogue = Store(shop).items().set_index(S.ITEM_ID)
     seen = set(Store(shop).read_events("u000003")[S.ITEM_ID])

@@ -30,20 +30,29 @@ def _api_ids(client: TestClient, user: str, k: int) -> list[str]:
     return [i["item_id"] for i in client.get("/v1/recommendations", params={"user_id": user, "k": k}).json()["items"]]
 
 
-def test_home_shows_the_chosen_shoppers_for_you_shelf_and_the_storefront_key(client: TestClient) -> None:
-    client.cookies.set("shoprec_user", "u000002")
+def sign_in(client: TestClient, user: str) -> None:
+    """Open `user`'s session as a shop would: a token from POST /v1/sessions, then /session?token=."""
+    token = client.post("/v1/sessions", json={"user_id": user}, headers=ADMIN).json()["token"]
+    opened = client.get("/session", params={"token": token}, follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/"
+
+
+def test_home_shows_the_signed_in_shoppers_for_you_shelf_and_the_storefront_key(client: TestClient) -> None:
+    sign_in(client, "u000002")
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert _card_ids(page.text, "for-you") == _api_ids(client, "u000002", 8)
     assert f'<meta name="shoprec-key" content="{STOREFRONT_KEY}">' in page.text
-    assert '<option value="u000002" selected>' in page.text
-    assert _card_ids(client.get("/", params={"user": "u000003"}).text, "for-you") == _api_ids(client, "u000003", 8)
+    assert '<code id="current-user">u000002</code>' in page.text
+    assert 'id="user-switcher"' not in page.text  # the switcher is a demo's, not a shop's
+    sign_in(client, "u000003")
+    assert _card_ids(client.get("/").text, "for-you") == _api_ids(client, "u000003", 8)
     assert client.get("/static/storefront.css").status_code == 200
     assert "X-API-Key" in client.get("/static/storefront.js").text
 
 
 def test_the_for_you_fragment_follows_a_posted_event(client: TestClient) -> None:
-    client.cookies.set("shoprec_user", "fragment-shopper")
+    sign_in(client, "fragment-shopper")
     before = _card_ids(client.get("/shelves/for-you").text)
     assert before and client.get("/shelves/because").text.count('class="card"') == 0
     client.post("/v1/events", json={"user_id": "fragment-shopper", "item_id": "i000040", "event_type": "add_to_cart"}, headers=STOREFRONT)

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Body, Depends
 
 from shoprec.service.auth import require_admin
 from shoprec.service.deps import Services, get_services
+from shoprec.service.openapi_errors import ADMIN, errors
 from shoprec.service.schemas import ReloadIn, ReloadOut
 
 router = APIRouter(tags=["admin"], dependencies=[Depends(require_admin)])
 
 
-@router.post("/v1/admin/reload", response_model=ReloadOut)
+@router.post("/v1/admin/reload", response_model=ReloadOut, responses=errors(*ADMIN, 404, 413))
 def reload(services: Annotated[Services, Depends(get_services)],
            body: Annotated[ReloadIn | None, Body()] = None) -> ReloadOut:
     """Load bundle `version` (default: the one `bundles/CURRENT` names, e.g. after `shoprec train`),

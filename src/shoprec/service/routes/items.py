@@ -17,23 +17,26 @@ from shoprec.errors import ShoprecError
 from shoprec.service.auth import require_admin, require_read
 from shoprec.service.deps import Services, get_services
 from shoprec.service.intake import canonical_item
+from shoprec.service.openapi_errors import ADMIN, OPTIONAL_KEY, READ, errors
 from shoprec.service.problems import NotFound
 from shoprec.service.routes.recommendations import recommendation_out
-from shoprec.service.schemas import ItemIn, ItemOut, ItemWritten, SimilarOut, SimilarQuery
+from shoprec.service.schemas import Id, ItemIn, ItemOut, ItemWritten, SimilarOut, SimilarQuery
 
 router = APIRouter(tags=["items"])
 
-ItemId = Annotated[str, Path(min_length=1, max_length=256)]
+ItemId = Annotated[Id, Path()]
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-@router.get("/v1/items/{item_id}", response_model=ItemOut, dependencies=[Depends(require_read)])
+@router.get("/v1/items/{item_id}", response_model=ItemOut, dependencies=[Depends(require_read)], responses=errors(*READ, 404),
+            openapi_extra=OPTIONAL_KEY)
 async def get_item(item_id: ItemId, services: ServicesDep) -> ItemOut:
     """One catalogue item."""
     return ItemOut(**item_fields(services, item_id))
 
 
-@router.get("/v1/items/{item_id}/similar", response_model=SimilarOut, dependencies=[Depends(require_read)])
+@router.get("/v1/items/{item_id}/similar", response_model=SimilarOut, dependencies=[Depends(require_read)],
+            responses=errors(*READ, 404, 503), openapi_extra=OPTIONAL_KEY)
 async def similar_items(item_id: ItemId, query: Annotated[SimilarQuery, Query()], services: ServicesDep) -> SimilarOut:
     """Items like this one (never itself, never deleted or out-of-stock items)."""
     engine = services.recommender()
@@ -45,7 +48,8 @@ async def similar_items(item_id: ItemId, query: Annotated[SimilarQuery, Query()]
     return SimilarOut(item_id=item_id, bundle=engine.bundle.version, items=[recommendation_out(r, query.explain) for r in recs])
 
 
-@router.put("/v1/items/{item_id}", response_model=ItemWritten, dependencies=[Depends(require_admin)])
+@router.put("/v1/items/{item_id}", response_model=ItemWritten, dependencies=[Depends(require_admin)],
+            responses={201: {"model": ItemWritten, "description": "Created."}, **errors(*ADMIN, 413)})
 def put_item(item_id: ItemId, item: ItemIn, services: ServicesDep, response: Response) -> ItemWritten:
     """Create the item or replace it whole. Validated with the ingestion rules (e.g. price >= 0)."""
     frame = canonical_item(item_id, item)
@@ -55,7 +59,7 @@ def put_item(item_id: ItemId, item: ItemIn, services: ServicesDep, response: Res
     return ItemWritten(item_id=item_id, created=bool(added))
 
 
-@router.delete("/v1/items/{item_id}", status_code=204, dependencies=[Depends(require_admin)])
+@router.delete("/v1/items/{item_id}", status_code=204, dependencies=[Depends(require_admin)], responses=errors(*ADMIN, 404))
 def delete_item(item_id: ItemId, services: ServicesDep) -> Response:
     """Remove the item from the catalogue, recommendations and search (its past events stay)."""
     if not services.store.delete_items([item_id]):

@@ -4,26 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from shoprec.errors import ConfigError
 from shoprec.ranking.filters import ItemFilters
-from shoprec.service.auth import require_read
+from shoprec.service.auth import check_personal, require_read
 from shoprec.service.deps import Services, get_services
+from shoprec.service.openapi_errors import OPTIONAL_KEY, READ, errors
 from shoprec.service.problems import InvalidInput
 from shoprec.service.schemas import FilterQuery, ReasonOut, RecommendationOut, RecommendationQuery, RecommendationsOut
 
 router = APIRouter(tags=["recommendations"], dependencies=[Depends(require_read)])
 
 
-@router.get("/v1/recommendations", response_model=RecommendationsOut)
-async def recommendations(query: Annotated[RecommendationQuery, Query()],
-                    services: Annotated[Services, Depends(get_services)]) -> RecommendationsOut:
+@router.get("/v1/recommendations", response_model=RecommendationsOut, responses=errors(*READ, 503), openapi_extra=OPTIONAL_KEY)
+async def recommendations(query: Annotated[RecommendationQuery, Query()], request: Request,
+                          services: Annotated[Services, Depends(get_services)]) -> RecommendationsOut:
     """The top `k` items for `user_id` from their history as stored now; a shopper with no history
-    gets the fallback (popular items). Only items in the catalogue and in stock are returned."""
+    gets the fallback (popular items). Only items in the catalogue and in stock are returned.
+    `explain=true` names items from the shopper's history: it needs an admin key or that
+    shopper's own signed session (403 otherwise)."""
     # Async on purpose: the answer is a few milliseconds of CPU from memory, and running it on the
     # event loop saves the worker-thread hand-off and the threads' fight for the GIL (server CPU
     # per request 4.9 -> 3.4 ms at 16 clients; docs/benchmarks.md). Use one worker per core.
+    if query.explain:
+        check_personal(request, services, query.user_id)
     engine = services.recommender()
     recs = engine.recommend(query.user_id, query.k, filters=item_filters(query), explain=query.explain)
     return RecommendationsOut(user_id=query.user_id, bundle=engine.bundle.version,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from shoprec.service.auth import require_read
 from shoprec.service.deps import Services, get_services
+from shoprec.service.openapi_errors import OPTIONAL_KEY, READ, errors
 from shoprec.service.routes.recommendations import item_filters
 from shoprec.service.schemas import (
     AutocompleteOut,
@@ -22,7 +23,7 @@ from shoprec.service.schemas import (
 router = APIRouter(tags=["search"], dependencies=[Depends(require_read)])
 
 
-@router.get("/v1/search", response_model=SearchOut, responses={501: {"description": "Search is not available (see /ready)."}})
+@router.get("/v1/search", response_model=SearchOut, responses=errors(*READ, 501), openapi_extra=OPTIONAL_KEY)
 def search(query: Annotated[SearchQuery, Query()], services: Annotated[Services, Depends(get_services)]) -> SearchOut:
     """Products matching `q`, `k` per page, with the total and facet counts over every match;
     titles highlighted (HTML-escaped, matched words in <mark>). With `user_id`, the first results
@@ -32,7 +33,7 @@ def search(query: Annotated[SearchQuery, Query()], services: Annotated[Services,
     return search_out(services, query, result)
 
 
-@router.get("/v1/autocomplete", response_model=AutocompleteOut, responses={501: {"description": "Search is not available (see /ready)."}})
+@router.get("/v1/autocomplete", response_model=AutocompleteOut, responses=errors(*READ, 501), openapi_extra=OPTIONAL_KEY)
 def autocomplete(query: Annotated[AutocompleteQuery, Query()], services: Annotated[Services, Depends(get_services)]) -> AutocompleteOut:
     """Completions of the prefix `q`: product titles, categories, brands."""
     suggestions = services.searcher().autocomplete(query.q, query.k)

@@ -2,14 +2,13 @@
 
 Pages are rendered on the server from the same services the API uses (no HTTP round trip);
 the shelves are also served as HTML fragments under /shelves/ so that the page's JavaScript can
-refresh them after posting an event. The shopper is chosen with the user switcher (a cookie).
+refresh them after posting an event. The shopper is the one the signed session names
+(shoppers.py); with `read_requires_key` every page and fragment needs a session or a key.
 """
 
 from __future__ import annotations
 
 import html
-import re
-import secrets
 from importlib import resources
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -25,26 +24,29 @@ from shoprec.data import schema as S
 from shoprec.errors import ShoprecError
 from shoprec.evaluation.background import REPORT, report_state, reports_dir
 from shoprec.ranking.filters import ItemFilters
+from shoprec.ranking.limits import MAX_SEARCH_DEPTH
+from shoprec.service.auth import require_page
 from shoprec.service.deps import Services, get_services
 from shoprec.service.problems import NotBuilt, NotFound
 from shoprec.service.routes.recommendations import item_filters
 from shoprec.service.routes.search import search_out
-from shoprec.service.schemas import SORTS, SearchQuery
+from shoprec.service.schemas import SORTS, Id, SearchQuery
+from shoprec.service.storefront import shoppers
+from shoprec.service.storefront.shoppers import NEW_SHOPPER, Shopper, current_shopper, remember, switcher_choices
 
-USER_COOKIE = "shoprec_user"
 SHELF_K = 8
 PAGE_K = 24
 _HERE = resources.files("shoprec.service.storefront")
-_SAFE_ID = re.compile(r"^[\w.@:-]{1,128}$")
 
 templates = Jinja2Templates(directory=str(_HERE / "templates"))
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_page)])
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def mount(app: FastAPI) -> None:
     """Add the storefront's pages and static files to `app`."""
     app.include_router(router)
+    app.include_router(shoppers.router)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
 
 
@@ -52,17 +54,17 @@ def mount(app: FastAPI) -> None:
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, services: ServicesDep) -> Response:
     """Search box, the shopper's "for you" shelf and "because you viewed"."""
-    user = shopper(request, services)
-    return _page(request, services, "home.html", user, for_you=for_you(services, user),
-                 because=because(services, user))
+    user = current_shopper(request, services)
+    return _page(request, services, "home.html", user, for_you=for_you(services, user.user_id),
+                 because=because(services, user.user_id))
 
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, services: ServicesDep, q: str = "", category: str | None = None,
                 brand: str | None = None, price_min: float | None = None, price_max: float | None = None,
-                sort: str = "relevance", page: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
+                sort: str = "relevance", page: Annotated[int, Query(ge=1, le=MAX_SEARCH_DEPTH // PAGE_K)] = 1) -> Response:
     """Results grid with highlighted titles, prices and facets."""
-    user = shopper(request, services)
+    user = current_shopper(request, services)
     chosen = {"q": q, "category": category or None, "brand": brand or None, "price_min": price_min, "price_max": price_max,
               "sort": sort if sort in SORTS else "relevance"}
     applied = _applied(chosen)
@@ -70,9 +72,9 @@ def search_page(request: Request, services: ServicesDep, q: str = "", category: 
                                "filtered": any(chosen[f] is not None for f in ("category", "brand", "price_min", "price_max")),
                                "page_href": lambda n: "/search?" + urlencode({**applied, "page": n})}
     try:
-        query = SearchQuery(user_id=user, k=PAGE_K, page=page, **chosen)  # type: ignore[arg-type]
+        query = SearchQuery(user_id=user.user_id, k=PAGE_K, page=page, **chosen)  # type: ignore[arg-type]
         result = services.searcher().search(query.q, mode=query.mode, k=query.k, offset=(page - 1) * PAGE_K,
-                                            filters=item_filters(query), sort=query.sort, user_id=user)
+                                            filters=item_filters(query), sort=query.sort, user_id=user.user_id)
         context["result"] = search_out(services, query, result)
         context["facets"] = facet_links(context["result"].facets, chosen)
     except NotBuilt as exc:
@@ -126,23 +128,22 @@ def _number(text: str) -> float | None:
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)
-def item_page(request: Request, services: ServicesDep, item_id: Annotated[str, Path(max_length=256)]) -> Response:
+def item_page(request: Request, services: ServicesDep, item_id: Annotated[Id, Path()]) -> Response:
     """One product with buttons that post events, similar items, and the shopper's shelves."""
-    user = shopper(request, services)
+    user = current_shopper(request, services)
     services.catalogue.sync()
     item = services.catalogue.get(item_id)
     if item is None:
         return _page(request, services, "missing.html", user, item_id=item_id, status_code=404)
     return _page(request, services, "item.html", user, item=item, similar=similar(services, item_id),
-                 for_you=for_you(services, user), because=because(services, user))
+                 for_you=for_you(services, user.user_id), because=because(services, user.user_id))
 
 
 @router.get("/report", response_class=HTMLResponse)
 def report_page(request: Request, services: ServicesDep) -> Response:
     """The latest evaluation report (written by `shoprec evaluate` / `shoprec demo`), or what is
     happening to it (the demo's evaluation may still be running)."""
-    user = shopper(request, services)
-    return _page(request, services, "report.html", user)
+    return _page(request, services, "report.html", current_shopper(request, services))
 
 
 @router.get("/report/evaluation.html")
@@ -160,18 +161,18 @@ def report_file(services: ServicesDep) -> Response:
 # ------------------------------------------------------------------ shelves (fragments the JS refreshes)
 @router.get("/shelves/for-you", response_class=HTMLResponse)
 def for_you_fragment(request: Request, services: ServicesDep) -> Response:
-    user = shopper(request, services)
-    return templates.TemplateResponse(request, "_shelf.html", {"shelf": for_you(services, user)})
+    user = current_shopper(request, services)
+    return templates.TemplateResponse(request, "_shelf.html", {"shelf": for_you(services, user.user_id)})
 
 
 @router.get("/shelves/because", response_class=HTMLResponse)
 def because_fragment(request: Request, services: ServicesDep) -> Response:
-    user = shopper(request, services)
-    return templates.TemplateResponse(request, "_shelf.html", {"shelf": because(services, user)})
+    user = current_shopper(request, services)
+    return templates.TemplateResponse(request, "_shelf.html", {"shelf": because(services, user.user_id)})
 
 
 @router.get("/shelves/similar/{item_id}", response_class=HTMLResponse)
-def similar_fragment(request: Request, services: ServicesDep, item_id: Annotated[str, Path(max_length=256)]) -> Response:
+def similar_fragment(request: Request, services: ServicesDep, item_id: Annotated[Id, Path()]) -> Response:
     return templates.TemplateResponse(request, "_shelf.html", {"shelf": similar(services, item_id)})
 
 
@@ -215,25 +216,6 @@ def _cards(services: Services, recs: list[Any]) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------ helpers
-def shopper(request: Request, services: Services) -> str:
-    """The shopper the pages are for: `?user=`, else the switcher's cookie, else the first known user."""
-    chosen = request.query_params.get("user") or request.cookies.get(USER_COOKIE)
-    if chosen and _SAFE_ID.match(chosen):
-        return chosen
-    choices = shopper_choices(request, services)
-    return choices[0] if choices else "guest"
-
-
-def shopper_choices(request: Request, services: Services) -> list[str]:
-    """A few shoppers to switch between (the first users of the store), read once per app."""
-    cached: list[str] | None = getattr(request.app.state, "storefront_shoppers", None)
-    if cached is None:
-        users = services.store.users()[S.USER_ID].astype(str)
-        cached = users.head(12).tolist()
-        request.app.state.storefront_shoppers = cached
-    return cached
-
-
 def highlight(text: str | None) -> Markup:
     """A search highlight (HTML: escaped text with <mark> around matched words) made safe whatever
     it holds: decoded, escaped whole, then only <mark>, <b> and <em> restored."""
@@ -256,9 +238,9 @@ def _report_path(services: Services) -> FilePath:
     return reports_dir(services.workspace) / REPORT
 
 
-def _page(request: Request, services: Services, name: str, user: str, status_code: int = 200, **context: Any) -> Response:
-    context.update(user=user, shoppers=shopper_choices(request, services), storefront_key=services.storefront_key,
+def _page(request: Request, services: Services, name: str, user: Shopper, status_code: int = 200, **context: Any) -> Response:
+    context.update(user=user.user_id, shoppers=switcher_choices(request, services), new_shopper=NEW_SHOPPER,
+                   storefront_key=services.storefront_key, path=request.url.path,
                    bundle=services.engine.bundle.version if services.engine is not None else None,
-                   search_ready=services.search is not None, new_shopper=f"visitor-{secrets.token_hex(3)}",
-                   report=report_state(services.workspace))
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+                   search_ready=services.search is not None, report=report_state(services.workspace))
+    return remember(templates.TemplateResponse(request, name, context, status_code=status_code), request, services, user)

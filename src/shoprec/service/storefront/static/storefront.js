@@ -21,18 +21,16 @@
     toast.timer = setTimeout(function () { box.hidden = true; }, 2500);
   }
 
-  // ---- shopper switcher: a cookie read by the server
+  // ---- the sort select and the shopper switcher
   // Sorting applies as soon as it is chosen (here, not inline: the page's policy allows no inline script).
   Array.prototype.forEach.call(document.querySelectorAll("form.sort select"), function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
   });
 
+  // The demo's switcher (only with --demo): the server signs a session for the chosen shopper.
   var switcher = document.getElementById("user-switcher");
   if (switcher) {
-    switcher.addEventListener("change", function () {
-      document.cookie = "shoprec_user=" + encodeURIComponent(switcher.value) + "; path=/; SameSite=Lax";
-      window.location.reload();
-    });
+    switcher.addEventListener("change", function () { switcher.form.submit(); });
   }
 
   // ---- shelves
