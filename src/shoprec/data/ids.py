@@ -21,6 +21,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BAD = r"[\x00-\x1f\x7f-\x9f\u2028\u2029/\ufffd]"
 
 
+# The rule as a regular expression for the OpenAPI document (ECMA-262 and Python alike): no banned
+# character anywhere, and no whitespace at either end.
+_BANNED = r"\u0000-\u001f\u007f-\u009f\u2028\u2029/\ufffd"
+ID_PATTERN = rf"^[^\s{_BANNED}](?:[^{_BANNED}]*[^\s{_BANNED}])?$"
+
+
 def id_problem(value: str) -> str | None:
     """What is wrong with `value` as an id (a short phrase), or None when it is a valid id."""
     if not value:

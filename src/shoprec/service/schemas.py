@@ -11,13 +11,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
-from shoprec.data.ids import MAX_ID_LENGTH, checked_id
+from shoprec.data.ids import ID_PATTERN, MAX_ID_LENGTH, RULE, checked_id
+from shoprec.data.schema import EVENT_TYPES
 from shoprec.ranking.limits import MAX_K, MAX_SEARCH_DEPTH
 
-# An id as given, refused (never altered) when it breaks the id rule (data/ids.py). Event bodies
-# take plain strings: the ingestion rules check their ids with every other field (reason invalid_id).
-Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(checked_id)]
-_ID = Field(min_length=1, max_length=MAX_ID_LENGTH)
+# An id as given, refused (never altered) when it breaks the id rule (data/ids.py); the schema
+# states the rule as a pattern. Event bodies take plain strings: the ingestion rules check their ids
+# with every other field (reason invalid_id).
+_ID_SCHEMA = {"pattern": ID_PATTERN, "description": RULE}
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, json_schema_extra=_ID_SCHEMA), AfterValidator(checked_id)]
+_ID = Field(min_length=1, max_length=MAX_ID_LENGTH, json_schema_extra=_ID_SCHEMA)
 
 
 def _time_value(value: object) -> str | int | float | None:
@@ -102,9 +105,10 @@ class EventIn(_Strict):
 
     user_id: str = _ID
     item_id: str = _ID
-    event_type: str = Field(min_length=1, max_length=64, description="view, click, add_to_cart, remove_from_cart, purchase, rating, review or search.")
+    event_type: str = Field(min_length=1, max_length=64, description=f"One of {', '.join(EVENT_TYPES)}.",
+                            json_schema_extra={"enum": list(EVENT_TYPES)})
     timestamp: TimeValue = None
-    session_id: str | None = Field(None, max_length=MAX_ID_LENGTH)
+    session_id: str | None = Field(None, min_length=1, max_length=MAX_ID_LENGTH, json_schema_extra=_ID_SCHEMA)
     value: float | None = Field(None, description="A rating, a quantity, an amount.")
     query: str | None = Field(None, max_length=1000)
     review_text: str | None = Field(None, max_length=20_000)
@@ -117,7 +121,7 @@ class ItemIn(_Strict):
     description: str | None = Field(None, max_length=20_000)
     category: str | None = Field(None, max_length=500, description="Levels joined by '>', e.g. 'Audio > Headphones'.")
     brand: str | None = Field(None, max_length=200)
-    price: float | None = None
+    price: float | None = Field(None, json_schema_extra={"minimum": 0})  # a negative one: 422 negative_price
     in_stock: bool | None = None
     attributes: dict[str, Any] | None = None
 
@@ -126,7 +130,8 @@ class SessionIn(_Strict):
     """`POST /v1/sessions`: a signed session for a shopper the shop knows (logged in)."""
 
     user_id: Id
-    max_age_s: int = Field(30 * 24 * 3600, ge=60, le=365 * 24 * 3600, description="How long the session lasts (seconds).")
+    max_age_s: int = Field(30 * 24 * 3600, ge=60, le=365 * 24 * 3600, strict=False,  # 60.0 is an integer in JSON
+                           description="How long the session lasts (seconds).")
 
 
 class ReloadIn(_Strict):

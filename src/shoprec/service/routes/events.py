@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends
 from shoprec.service.auth import require_events
 from shoprec.service.deps import Services, get_services
 from shoprec.service.intake import canonical_events, parse_events
+from shoprec.service.openapi_errors import errors
 from shoprec.service.schemas import EventIn, EventsAccepted
 
 router = APIRouter(tags=["events"])
@@ -20,6 +21,7 @@ _BODY_SCHEMA = {"oneOf": [_EVENT, {"type": "array", "items": _EVENT, "minItems":
 
 
 @router.post("/v1/events", response_model=EventsAccepted, dependencies=[Depends(require_events)],
+             responses=errors(401, 413, 422),
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}})
 def post_events(payload: Annotated[Any, Body()], services: Annotated[Services, Depends(get_services)]) -> EventsAccepted:
     """Store one event, or a batch of up to `max_batch_events` (1000 by default).

@@ -14,6 +14,7 @@ from shoprec.data import schema as S
 from shoprec.service.auth import require_admin
 from shoprec.service.catalogue import plain_value
 from shoprec.service.deps import Services, get_services
+from shoprec.service.openapi_errors import ADMIN, errors
 from shoprec.service.schemas import ErasureOut, EventOut, Id, UserDataOut
 
 router = APIRouter(tags=["users"], dependencies=[Depends(require_admin)])
@@ -22,7 +23,7 @@ UserId = Annotated[Id, Path()]
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-@router.get("/v1/users/{user_id}/events", response_model=UserDataOut)
+@router.get("/v1/users/{user_id}/events", response_model=UserDataOut, responses=errors(*ADMIN))
 def user_data(user_id: UserId, services: ServicesDep) -> UserDataOut:
     """Everything shoprec holds about the shopper: their user row and every stored event, oldest first."""
     events = services.store.read_events(user_id).sort_values(S.TIMESTAMP, kind="stable")
@@ -34,7 +35,7 @@ def user_data(user_id: UserId, services: ServicesDep) -> UserDataOut:
                        events=[_event(r, ms) for r, ms in zip(events.drop(columns=[S.TIMESTAMP]).to_dict("records"), times)])
 
 
-@router.delete("/v1/users/{user_id}", response_model=ErasureOut)
+@router.delete("/v1/users/{user_id}", response_model=ErasureOut, responses=errors(*ADMIN))
 def delete_user(user_id: UserId, services: ServicesDep) -> ErasureOut:
     """Erase the shopper: events (segments rewritten, live log rows deleted), user row, quarantined rows,
     and what the engines keep about them. Later answers no longer use any of it. Idempotent."""
