@@ -21,6 +21,9 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "rating": 1.0,
     "review": 2.0,
     "search": 0.0,
+    # A return takes back what its purchase gave: weights are summed per shopper and item, and only
+    # a positive total counts, so a returned purchase leaves the item's other signals (views, cart).
+    "return": -5.0,
 }
 
 
@@ -39,8 +42,8 @@ class WeightConfig:
         for name, weight in self.event_weights.items():
             if name not in EVENT_TYPES:
                 raise ConfigError(f"event_weights: unknown event type '{name}', expected one of {', '.join(EVENT_TYPES)}")
-            if weight < 0:
-                raise ConfigError(f"event_weights.{name} must be >= 0, got {weight}")
+            if weight < 0 and name != "return":
+                raise ConfigError(f"event_weights.{name} must be >= 0 (only 'return' may be negative), got {weight}")
         if self.half_life_days is not None and self.half_life_days <= 0:
             raise ConfigError(f"half_life_days must be > 0, got {self.half_life_days}")
 

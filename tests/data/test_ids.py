@@ -10,10 +10,10 @@ import pytest
 
 from shoprec.data.ids import MAX_ID_LENGTH, checked_id, id_problem, invalid_ids
 from shoprec.data.ingest import Source, ingest
+from shoprec.data.mapping import ColumnMapping
 from shoprec.data.quarantine import read_quarantine
 from shoprec.data.readers import ReadOptions, read_records
 from shoprec.data.store import Store
-from shoprec.data.validate import ColumnMapping
 
 BAD_IDS = {
     " sp ": "spaces around",

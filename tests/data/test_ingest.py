@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from shoprec.data.ingest import Source, ingest
+from shoprec.data.mapping import ColumnMapping
 from shoprec.data.quarantine import read_quarantine
 from shoprec.data.readers import ReadOptions, read_records
 from shoprec.data.store import Store
-from shoprec.data.validate import ColumnMapping
 from shoprec.errors import DataError
 
 HEADER = "user_id,item_id,event_type,timestamp,price\n"

@@ -94,7 +94,7 @@ def _past_search_depth(case: schemathesis.Case, response: Any) -> bool:
 
 def _event_time_refused(case: schemathesis.Case, response: Any) -> bool:
     reasons = {d.get("reason") for d in response.json().get("details", [])} if response.status_code == 422 else set()
-    return bool(reasons) and reasons <= {"invalid_timestamp", "future_timestamp", "ancient_timestamp"}
+    return bool(reasons) and reasons <= {"missing_timestamp", "invalid_timestamp", "future_timestamp", "ancient_timestamp"}
 
 
 _ACCEPTS = openapi_checks.positive_data_acceptance

@@ -100,16 +100,23 @@ class Histories:
         return w
 
     def to_matrix(self, n_items: int, weights: WeightConfig | None = None, now_ms: int | None = None) -> sp.csr_matrix:
-        """A users x items sparse matrix: summed event weights (or event counts without weights)."""
+        """A users x items sparse matrix: summed event weights (or event counts without weights); a
+        pair whose total is not positive (a returned purchase and nothing else) is left out."""
         data = np.ones(len(self.items)) if weights is None else self.event_weights(weights, now_ms)
-        keep = data > 0
-        matrix = sp.csr_matrix(
-            (data[keep], (self.row_of_each_event()[keep], self.items[keep].astype(np.int64))),
-            shape=(len(self), n_items),
-        )
-        matrix.sum_duplicates()
-        return matrix
+        return net_matrix(data, self.row_of_each_event(), self.items.astype(np.int64), (len(self), n_items))
 
     def item_sets(self) -> list[np.ndarray]:
         """The distinct items of each user."""
         return [np.unique(self.items[self.indptr[u]:self.indptr[u + 1]]) for u in range(len(self))]
+
+
+def net_matrix(weights: np.ndarray, rows: np.ndarray, items: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """Weights summed per (row, item), keeping only positive totals: a return (negative weight)
+    cancels what its purchase added, and a pair left at zero or below is no signal."""
+    keep = weights != 0
+    matrix = sp.csr_matrix((weights[keep], (rows[keep], items[keep])), shape=shape)
+    matrix.sum_duplicates()
+    if matrix.nnz and matrix.data.min() <= 0:
+        matrix.data[matrix.data <= 0] = 0
+        matrix.eliminate_zeros()
+    return matrix

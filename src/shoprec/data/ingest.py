@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +21,14 @@ import pyarrow as pa
 from shoprec.data import schema as S
 from shoprec.data.event_hash import event_hashes
 from shoprec.data.kinds import KINDS
+from shoprec.data.mapping import ColumnMapping, detect_category_separator
+from shoprec.data.profile import Profile
+from shoprec.data.profile import save as save_profile
 from shoprec.data.quarantine import QuarantineWriter
 from shoprec.data.readers import RawChunk
 from shoprec.data.segment_writer import SegmentWriter
 from shoprec.data.store import Manifest, Store
-from shoprec.data.validate import VALIDATORS, ColumnMapping
+from shoprec.data.validate import VALIDATORS
 from shoprec.errors import DataError
 from shoprec.progress import task
 
@@ -46,6 +49,7 @@ class Source:
     prepare: Callable[[RawChunk], RawChunk] | None = None
     rows: int | None = None
     progress_label: str | None = None
+    detected_category_sep: str | None = None  # set by the ingest when the mapping left it to detection
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -81,6 +85,8 @@ class IngestSummary:
     sources: list[str] = field(default_factory=list)
     committed: bool = True
     seconds: float = 0.0
+    category_separators: dict[str, str] = field(default_factory=dict)  # source -> the separator detected, and why
+    warnings: list[dict[str, object]] = field(default_factory=list)  # the data profile's (data/profile.py)
 
     @property
     def rejected_total(self) -> int:
@@ -103,6 +109,8 @@ class IngestSummary:
             "sources": self.sources,
             "committed": self.committed,
             "seconds": round(self.seconds, 3),
+            "category_separators": self.category_separators,
+            "warnings": self.warnings,
         }
 
 
@@ -124,6 +132,8 @@ def ingest(store: Store, sources: Iterable[Source], *, strict: bool = False) -> 
                 _ingest_events(staged, source, quarantine, summary)
             else:
                 _ingest_table(staged, source, quarantine, summary)
+            if source.detected_category_sep is not None:
+                summary.category_separators[source.label] = source.detected_category_sep
         summary.rejected = Counter(quarantine.counts)
         if strict and quarantine.total:
             staged.discard()
@@ -132,6 +142,12 @@ def ingest(store: Store, sources: Iterable[Source], *, strict: bool = False) -> 
             staged.commit()
             summary.unknown_items, summary.events_with_unknown_items = staged.unknown_item_counts()
         summary.quarantine = str(quarantine_path) if quarantine.total else None
+        # the data profile (data/profile.py): its warnings in the summary, the latest one in the workspace
+        summary.warnings = staged.profile.finish(
+            rejected=summary.rejected, events_accepted=summary.by_kind.get("events", {}).get("accepted", 0),
+            events_with_unknown_items=summary.events_with_unknown_items, unknown_items=summary.unknown_items,
+            catalogue=staged.tables.get("items"))
+        save_profile(store.workspace, staged.profile, summary.warnings, sources=summary.sources, committed=summary.committed)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -147,6 +163,7 @@ class _Staged:
         self.item_counts: pd.Series | None = None
         self._stored_hashes: np.ndarray | None = None
         self._new_hashes: list[np.ndarray] = []
+        self.profile = Profile()  # fed every chunk (data/profile.py)
 
     def stored_hashes(self) -> np.ndarray:
         if self._stored_hashes is None:
@@ -213,11 +230,14 @@ def _ingest_events(staged: _Staged, source: Source, quarantine: QuarantineWriter
     try:
         for chunk in _read(source):
             valid = VALIDATORS["events"](chunk, source.mapping)
+            staged.profile.raw("events", chunk.frame, source.mapping.columns)
             quarantine.write(valid.rejects)
             summary.count("events", "rejected", len(valid.rejects))
             frame = valid.frame
             hashes = event_hashes(frame)
             repeat = staged.is_repeat(hashes)
+            # the profile counts repeats within this ingest, not those of events stored before
+            staged.profile.events(frame, int(repeat.sum()) - int(_in_sorted(hashes[repeat], staged.stored_hashes()).sum()))
             keep = ~repeat
             staged.remember(hashes[keep])
             summary.duplicates += int(repeat.sum())
@@ -226,6 +246,7 @@ def _ingest_events(staged: _Staged, source: Source, quarantine: QuarantineWriter
             inline = _inline_items(frame)
             if inline is not None:
                 inline_items.append(inline)
+                staged.profile.catalogue_touched = True
             if len(kept):
                 writer.write(pa.Table.from_pandas(kept, schema=S.STORED_EVENT_SCHEMA, preserve_index=False))
                 staged.count_items(kept[S.ITEM_ID])
@@ -244,6 +265,8 @@ def _ingest_table(staged: _Staged, source: Source, quarantine: QuarantineWriter,
     frames = []
     for chunk in _read(source):
         valid = VALIDATORS[source.kind](chunk, source.mapping)
+        staged.profile.raw(source.kind, chunk.frame, source.mapping.columns)
+        staged.profile.table(source.kind, valid.frame)
         quarantine.write(valid.rejects)
         summary.count(source.kind, "rejected", len(valid.rejects))
         frames.append(valid.frame)
@@ -266,12 +289,30 @@ def _read(source: Source) -> Iterator[RawChunk]:
         seen = 0
         for chunk in source.chunks():
             rows, share = len(chunk.frame) + len(chunk.rejects), chunk.read_share
-            yield chunk if source.prepare is None else source.prepare(chunk)
+            prepared = chunk if source.prepare is None else source.prepare(chunk)
+            _settle_category_separator(source, prepared)
+            yield prepared
             seen += rows
             if source.rows is None and share:
                 bar.set_total(max(seen, round(seen / share)))
             bar.advance(rows)
         bar.set_total(seen)
+
+
+def _settle_category_separator(source: Source, chunk: RawChunk) -> None:
+    """Detect the category separator from the first chunk holding categories, once per source, when
+    the mapping leaves it open (data/mapping.py); every chunk of the source then uses that one."""
+    if source.mapping.category_sep is not None or source.kind not in ("events", "items"):
+        return
+    column = source.mapping.columns.get(S.CATEGORY, S.CATEGORY)
+    if column not in chunk.frame.columns:
+        return
+    values = source.mapping.missing_as_none(chunk.frame[column])
+    if not values.notna().any():
+        return
+    separator, why = detect_category_separator(values)
+    source.mapping = replace(source.mapping, category_sep=separator)
+    source.detected_category_sep = why
 
 
 def _inline_items(frame: pd.DataFrame) -> pd.DataFrame | None:

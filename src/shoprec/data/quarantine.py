@@ -35,6 +35,7 @@ class RejectReason(str, Enum):
     INVALID_ATTRIBUTES = "invalid_attributes"
     INVALID_RELEVANCE = "invalid_relevance"
     MISSING_QUERY = "missing_query"
+    RETURNED_PURCHASE = "returned_purchase"
 
 
 @dataclass(frozen=True)

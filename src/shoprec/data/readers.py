@@ -57,6 +57,8 @@ class RawChunk:
     # Share of the file read once this chunk was parsed (bytes, or rows for Parquet), for the ETA of
     # ingest's progress; None where it is not known (a member of a zip archive).
     read_share: float | None = None
+    # Each record's text as in the file (delimited and JSON Lines files), for the quarantine.
+    raw_lines: list[str] | None = None
 
 
 def read_records(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[RawChunk]:
@@ -135,6 +137,7 @@ def _read_parquet(source: IO[bytes], file: str, options: ReadOptions) -> Iterato
 def _read_jsonl(text: IO[str], file: str, options: ReadOptions) -> Iterator[RawChunk]:
     rows: list[dict[str, object]] = []
     lines: list[int] = []
+    raws: list[str] = []
     rejects: list[Reject] = []
     for number, line in enumerate(text, start=1):
         stripped = line.strip()
@@ -153,11 +156,12 @@ def _read_jsonl(text: IO[str], file: str, options: ReadOptions) -> Iterator[RawC
             continue
         rows.append(record)
         lines.append(number)
+        raws.append(stripped)
         if len(rows) >= options.chunk_rows:
-            yield RawChunk(file, pd.DataFrame.from_records(rows), np.asarray(lines, np.int64), rejects)
-            rows, lines, rejects = [], [], []
+            yield RawChunk(file, pd.DataFrame.from_records(rows), np.asarray(lines, np.int64), rejects, raw_lines=raws)
+            rows, lines, raws, rejects = [], [], [], []
     if rows or rejects:
-        yield RawChunk(file, pd.DataFrame.from_records(rows), np.asarray(lines, np.int64), rejects)
+        yield RawChunk(file, pd.DataFrame.from_records(rows), np.asarray(lines, np.int64), rejects, raw_lines=raws)
 
 
 def _read_delimited(text: IO[str], file: str, options: ReadOptions, delimiter: str | None) -> Iterator[RawChunk]:
@@ -180,18 +184,20 @@ def _read_delimited(text: IO[str], file: str, options: ReadOptions, delimiter: s
     records = _records(_Lines(pending, physical), delimiter, width, file, options)
     rows: list[list[str]] = []
     lines: list[int] = []
+    raws: list[str] = []
     rejects: list[Reject] = []
-    for number, fields, reject in records:
+    for number, fields, reject, raw in records:
         if reject is not None:
             rejects.append(reject)
         else:
             rows.append(fields)  # type: ignore[arg-type]
             lines.append(number)
+            raws.append(raw)
         if len(rows) >= options.chunk_rows:
-            yield RawChunk(file, _frame(header, rows), np.asarray(lines, np.int64), rejects)
-            rows, lines, rejects = [], [], []
+            yield RawChunk(file, _frame(header, rows), np.asarray(lines, np.int64), rejects, raw_lines=raws)
+            rows, lines, raws, rejects = [], [], [], []
     if rows or rejects:
-        yield RawChunk(file, _frame(header, rows), np.asarray(lines, np.int64), rejects)
+        yield RawChunk(file, _frame(header, rows), np.asarray(lines, np.int64), rejects, raw_lines=raws)
 
 
 def _frame(header: list[str], rows: list[list[str]]) -> pd.DataFrame:
@@ -201,7 +207,7 @@ def _frame(header: list[str], rows: list[list[str]]) -> pd.DataFrame:
 
 def _records(
     physical: Iterator[tuple[int, str]], delimiter: str, width: int, file: str, options: ReadOptions
-) -> Iterator[tuple[int, list[str] | None, Reject | None]]:
+) -> Iterator[tuple[int, list[str] | None, Reject | None, str]]:
     """Split physical lines into records, never letting one bad quote swallow the lines after it.
 
     Lines are taken in blocks: a block whose every line has balanced quotes and clean bytes is
@@ -225,9 +231,9 @@ def _records(
             if not fields and not line.strip():
                 continue
             if len(fields) != width:
-                yield number, None, _wrong_width(file, number, width, len(fields), line)
+                yield number, None, _wrong_width(file, number, width, len(fields), line), line
             else:
-                yield number, fields, None
+                yield number, fields, None, line
 
 
 def _parse_clean_block(lines: list[str], delimiter: str) -> list[list[str]] | None:
@@ -247,7 +253,7 @@ def _parse_clean_block(lines: list[str], delimiter: str) -> list[list[str]] | No
 def _records_one_by_one(
     source: _Lines, n_lines: int, lookahead: list[tuple[int, str]], delimiter: str, width: int, file: str,
     options: ReadOptions,
-) -> Iterator[tuple[int, list[str] | None, Reject | None]]:
+) -> Iterator[tuple[int, list[str] | None, Reject | None, str]]:
     for _ in range(n_lines):
         item = next(source, None)
         if item is None:
@@ -256,16 +262,16 @@ def _records_one_by_one(
         if not line.strip():
             continue
         if _has_bad_bytes(line):
-            yield number, None, Reject(file, number, None, RejectReason.INVALID_ENCODING, _encoding_hint(options), _printable(line))
+            yield number, None, Reject(file, number, None, RejectReason.INVALID_ENCODING, _encoding_hint(options), _printable(line)), line
             continue
         if line.count('"') % 2 == 0:
             fields = _parse_quoted(line, delimiter)
             if fields is None:
-                yield number, None, Reject(file, number, None, RejectReason.BROKEN_QUOTING, "malformed quoted field", line)
+                yield number, None, Reject(file, number, None, RejectReason.BROKEN_QUOTING, "malformed quoted field", line), line
             elif len(fields) != width:
-                yield number, None, _wrong_width(file, number, width, len(fields), line)
+                yield number, None, _wrong_width(file, number, width, len(fields), line), line
             else:
-                yield number, fields, None
+                yield number, fields, None, line
             continue
         joined, used = line, []
         for extra in source:
@@ -275,10 +281,10 @@ def _records_one_by_one(
                 break
         parsed = _parse_quoted(joined, delimiter) if joined.count('"') % 2 == 0 else None
         if parsed is not None and len(parsed) == width:
-            yield number, parsed, None
+            yield number, parsed, None, joined
             continue
         lookahead[:0] = used
-        yield number, None, Reject(file, number, None, RejectReason.BROKEN_QUOTING, "unbalanced quote", line)
+        yield number, None, Reject(file, number, None, RejectReason.BROKEN_QUOTING, "unbalanced quote", line), line
 
 
 def _wrong_width(file: str, number: int, width: int, got: int, line: str) -> Reject:

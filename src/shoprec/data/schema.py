@@ -48,6 +48,7 @@ class EventType(str, Enum):
     RATING = "rating"
     REVIEW = "review"
     SEARCH = "search"
+    RETURN = "return"  # a purchase returned or cancelled (a negative quantity, a cancelled invoice)
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(e.value for e in EventType)

@@ -5,9 +5,10 @@ This is the one place where data is checked; everything after it trusts the cano
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,9 +16,10 @@ import pandas as pd
 from shoprec.data import schema as S
 from shoprec.data.ids import RULE as ID_RULE
 from shoprec.data.ids import id_problem, invalid_ids
+from shoprec.data.mapping import CANCELLED, ColumnMapping, split_category
 from shoprec.data.quarantine import Reject, RejectReason
 from shoprec.data.readers import RawChunk
-from shoprec.data.timestamps import TimeBounds, parse_timestamps
+from shoprec.data.timestamps import parse_timestamps
 from shoprec.errors import DataError
 
 _TRUE = {"1", "true", "t", "yes", "y", "in stock", "in_stock", "instock", "available"}
@@ -25,29 +27,6 @@ _FALSE = {"0", "false", "f", "no", "n", "out of stock", "out_of_stock", "outofst
 
 
 MAX_JSON_DEPTH = 32  # attributes nest at most this deep (the API's JSON bodies too: service/request_checks.py)
-
-
-@dataclass(frozen=True)
-class ColumnMapping:
-    """How a source's columns and values become canonical ones.
-
-    `columns` maps a canonical column to the source column holding it (a canonical column whose
-    name the source already uses needs no entry). `event_type` is the type of every row of a log
-    without a type column; `event_type_map` renames source event types (`buy` -> `purchase`).
-    """
-
-    columns: dict[str, str] = field(default_factory=dict)
-    event_type: str | None = None
-    event_type_map: dict[str, str] = field(default_factory=dict)
-    time_format: str | None = None
-    time_bounds: TimeBounds = field(default_factory=TimeBounds)
-
-    def __post_init__(self) -> None:
-        for target in self.event_type_map.values():
-            if target not in S.EVENT_TYPES:
-                raise DataError(f"--event-type-map: '{target}' is not an event type, expected one of {', '.join(S.EVENT_TYPES)}")
-        if self.event_type is not None and self.event_type not in S.EVENT_TYPES:
-            raise DataError(f"--event-type: '{self.event_type}' is not an event type, expected one of {', '.join(S.EVENT_TYPES)}")
 
 
 @dataclass
@@ -60,32 +39,49 @@ class Validated:
 
 
 def select_columns(chunk: RawChunk, mapping: ColumnMapping, wanted: tuple[str, ...]) -> dict[str, pd.Series]:
-    """The source columns that hold each wanted canonical column (absent ones are left out)."""
+    """The source columns that hold each wanted canonical column (absent ones are left out), with
+    missing-value markers as None. A mapped field that is not wanted, or whose column is absent, is an error."""
+    mapping.check_fields(wanted, chunk.file)
     available = list(chunk.frame.columns)
     selected: dict[str, pd.Series] = {}
     for canonical in wanted:
         source = mapping.columns.get(canonical, canonical)
         if source in chunk.frame.columns:
-            selected[canonical] = chunk.frame[source]
+            selected[canonical] = mapping.missing_as_none(chunk.frame[source])
         elif canonical in mapping.columns:
             raise DataError(f"--map {canonical}={source}: no column '{source}'; the file has {available}", file=chunk.file)
     return selected
 
 
+def _missing_column(chunk: RawChunk, required: str, kind: str) -> DataError:
+    """The error for a table without a required column, pointing at --kind when the columns look
+    like another table's (items.csv ingested as events), else at --map."""
+    columns = {str(c) for c in chunk.frame.columns}
+    guesses = {"items": {S.ITEM_ID, S.TITLE} <= columns and S.USER_ID not in columns,
+               "users": S.USER_ID in columns and S.ITEM_ID not in columns and bool(columns & {S.AGE, S.GENDER, S.LOCATION}),
+               "judgments": {S.QUERY, "relevance"} <= columns, "events": {S.USER_ID, S.ITEM_ID} <= columns}
+    likely = next((k for k, looks in guesses.items() if looks and k != kind), None)
+    hint = f"these columns look like a table of {likely}: use --kind {likely}" if likely else f"use --map {required}=COLUMN"
+    return DataError(f"no '{required}' column (columns: {list(chunk.frame.columns)}); {hint}", file=chunk.file)
+
+
 def validate_events(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
     """Canonical event rows (with any item columns the log carries inline) and rejects."""
-    wanted = S.EVENT_COLUMNS + S.ITEM_COLUMNS_IN_EVENTS
+    wanted = S.EVENT_COLUMNS + S.ITEM_COLUMNS_IN_EVENTS + (CANCELLED,)
     cols = select_columns(chunk, mapping, wanted)
     n = len(chunk.frame)
     for required in (S.USER_ID, S.ITEM_ID, S.TIMESTAMP):
         if required not in cols and n:
-            raise DataError(f"no '{required}' column (columns: {list(chunk.frame.columns)}); use --map {required}=COLUMN", file=chunk.file)
+            if required == S.USER_ID and mapping.anonymous_user == "event":
+                cols[S.USER_ID] = pd.Series([None] * n, index=chunk.frame.index, dtype=object)
+                continue
+            raise _missing_column(chunk, required, "events")
     if S.EVENT_TYPE not in cols and mapping.event_type is None and n:
         raise DataError(f"no 'event_type' column (columns: {list(chunk.frame.columns)}); use --event-type TYPE or --map event_type=COLUMN", file=chunk.file)
 
     out = pd.DataFrame(index=chunk.frame.index)
-    checks = _Checks(chunk)
-    out[S.USER_ID] = checks.id_column(cols[S.USER_ID] if n else None, S.USER_ID, RejectReason.MISSING_USER_ID)
+    checks = _Checks(chunk, mapping)
+    out[S.USER_ID] = checks.id_column(_with_anonymous(chunk, cols, mapping) if n else None, S.USER_ID, RejectReason.MISSING_USER_ID)
     out[S.ITEM_ID] = checks.id_column(cols[S.ITEM_ID] if n else None, S.ITEM_ID, RejectReason.MISSING_ITEM_ID)
 
     if S.EVENT_TYPE in cols:
@@ -120,19 +116,55 @@ def validate_events(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
 
     out[S.SESSION_ID] = checks.id_column(cols[S.SESSION_ID], S.SESSION_ID, None) if S.SESSION_ID in cols else None
     out[S.VALUE] = checks.number(cols.get(S.VALUE), S.VALUE, RejectReason.INVALID_VALUE, allow_negative=True)
+    _returns(out, mapping.cancelled(cols.get(CANCELLED)), mapping, checks)
     out[S.QUERY] = text(cols[S.QUERY]) if S.QUERY in cols else None
     out[S.REVIEW_TEXT] = text(cols[S.REVIEW_TEXT]) if S.REVIEW_TEXT in cols else None
     _item_columns(out, cols, checks)
     return checks.finish(out)
 
 
+def _with_anonymous(chunk: RawChunk, cols: dict[str, pd.Series], mapping: ColumnMapping) -> pd.Series:
+    """The user column, with an anonymous shopper where it is missing when `anonymous_user` says how:
+    the session's (`anon-session-<id>`), or one per event (`anon-<source>-<line>`)."""
+    users = cols[S.USER_ID]
+    if mapping.anonymous_user is None:
+        return users
+    missing = ids(users).isna()
+    if not missing.any():
+        return users
+    if mapping.anonymous_user == "session":
+        sessions = ids(cols[S.SESSION_ID]) if S.SESSION_ID in cols else pd.Series(None, index=users.index, dtype=object)
+        named = sessions.map(lambda v: f"anon-session-{v}" if isinstance(v, str) else None)
+    else:
+        tag = hashlib.sha1(chunk.file.encode()).hexdigest()[:8]
+        named = pd.Series([f"anon-{tag}-{line}" for line in chunk.lines], index=users.index, dtype=object)
+    return users.astype(object).where(~missing, named)
+
+
+def _returns(out: pd.DataFrame, cancelled: pd.Series | None, mapping: ColumnMapping, checks: _Checks) -> None:
+    """Purchases with a negative quantity, or marked cancelled, become `return` events (quantity
+    made positive), or go to the quarantine with `returns="quarantine"`."""
+    purchase = (out[S.EVENT_TYPE] == S.EventType.PURCHASE.value).to_numpy(dtype=bool)
+    quantity = pd.to_numeric(out[S.VALUE], errors="coerce")
+    negative = (quantity < 0).to_numpy(dtype=bool)
+    returned = purchase & (negative | (cancelled.to_numpy(dtype=bool) if cancelled is not None else False))
+    if not returned.any():
+        return
+    if mapping.returns == "quarantine":
+        checks.add(pd.Series(returned, index=out.index), S.EVENT_TYPE, RejectReason.RETURNED_PURCHASE,
+                   "a returned or cancelled purchase (negative quantity or cancelled mark; --returns event keeps it as a return)")
+        return
+    out.loc[returned, S.EVENT_TYPE] = S.EventType.RETURN.value
+    out[S.VALUE] = quantity.where(~(returned & negative), -quantity)  # the quantity returned, positive
+
+
 def validate_items(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
     """Canonical catalogue rows; source columns that are not canonical become attributes."""
     cols = select_columns(chunk, mapping, S.ITEM_COLUMNS)
     if S.ITEM_ID not in cols and len(chunk.frame):
-        raise DataError(f"no 'item_id' column (columns: {list(chunk.frame.columns)}); use --map item_id=COLUMN", file=chunk.file)
+        raise _missing_column(chunk, S.ITEM_ID, "items")
     out = pd.DataFrame(index=chunk.frame.index)
-    checks = _Checks(chunk)
+    checks = _Checks(chunk, mapping)
     out[S.ITEM_ID] = checks.id_column(cols[S.ITEM_ID] if len(chunk.frame) else None, S.ITEM_ID, RejectReason.MISSING_ITEM_ID)
     _item_columns(out, cols, checks)
     out[S.ATTRIBUTES] = _attributes(chunk, cols, mapping, S.ITEM_COLUMNS, checks)
@@ -143,9 +175,9 @@ def validate_users(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
     """Canonical user rows; source columns that are not canonical become attributes."""
     cols = select_columns(chunk, mapping, S.USER_COLUMNS)
     if S.USER_ID not in cols and len(chunk.frame):
-        raise DataError(f"no 'user_id' column (columns: {list(chunk.frame.columns)}); use --map user_id=COLUMN", file=chunk.file)
+        raise _missing_column(chunk, S.USER_ID, "users")
     out = pd.DataFrame(index=chunk.frame.index)
-    checks = _Checks(chunk)
+    checks = _Checks(chunk, mapping)
     out[S.USER_ID] = checks.id_column(cols[S.USER_ID] if len(chunk.frame) else None, S.USER_ID, RejectReason.MISSING_USER_ID)
     out[S.AGE] = checks.number(cols.get(S.AGE), S.AGE, RejectReason.INVALID_AGE, allow_negative=False)
     out[S.GENDER] = text(cols[S.GENDER]) if S.GENDER in cols else None
@@ -157,7 +189,7 @@ def validate_users(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
 def _item_columns(out: pd.DataFrame, cols: dict[str, pd.Series], checks: _Checks) -> None:
     out[S.TITLE] = text(cols[S.TITLE]) if S.TITLE in cols else None
     out[S.DESCRIPTION] = text(cols[S.DESCRIPTION]) if S.DESCRIPTION in cols else None
-    out[S.CATEGORY] = category_path(cols[S.CATEGORY]) if S.CATEGORY in cols else None
+    out[S.CATEGORY] = category_path(cols[S.CATEGORY], checks.mapping.category_sep or ">") if S.CATEGORY in cols else None
     out[S.BRAND] = text(cols[S.BRAND]) if S.BRAND in cols else None
     price = checks.number(cols.get(S.PRICE), S.PRICE, RejectReason.INVALID_PRICE, allow_negative=True)
     if price is not None:
@@ -247,19 +279,16 @@ def text(values: pd.Series) -> pd.Series:
     return stripped.where(stripped != "", None).astype(object).where(stripped.notna() & (stripped != ""), None)
 
 
-def category_path(values: pd.Series) -> pd.Series:
-    """A category path with levels joined by ' > ' (accepts '>' with any spacing)."""
-    cleaned = text(values)
-    return cleaned.map(
-        lambda v: S.CATEGORY_SEPARATOR.join(p.strip() for p in v.split(">") if p.strip()) if isinstance(v, str) else None
-    ).astype(object)
+def category_path(values: pd.Series, separator: str = ">") -> pd.Series:
+    """A category path with levels joined by ' > ' (the source's `separator` with any spacing)."""
+    return split_category(text(values), separator)
 
 
 class _Checks:
     """Collects per-row failures; a row gets the first reason found (checks run in column order)."""
 
-    def __init__(self, chunk: RawChunk) -> None:
-        self.chunk = chunk
+    def __init__(self, chunk: RawChunk, mapping: ColumnMapping) -> None:
+        self.chunk, self.mapping = chunk, mapping
         self.failed = np.zeros(len(chunk.frame), dtype=bool)
         self.rejects: list[tuple[int, Reject]] = []
 
@@ -285,7 +314,8 @@ class _Checks:
         if values is None:
             return None
         raw = values if pd.api.types.is_numeric_dtype(values) else text(values)
-        numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
+        readable = raw if pd.api.types.is_numeric_dtype(raw) else self.mapping.numbers_text(raw.astype("string"))
+        numbers = pd.to_numeric(readable, errors="coerce").astype("float64")
         self.add(raw.notna() & (numbers.isna() | ~np.isfinite(numbers.fillna(0))), field_name, reason, lambda i: f"expected a number, got '{values.iloc[i]}'")
         if not allow_negative:
             self.add(numbers < 0, field_name, reason, lambda i: f"expected a number >= 0, got {numbers.iloc[i]}")
@@ -308,6 +338,8 @@ class _Checks:
         return Validated(out[ok].reset_index(drop=True), self.chunk.lines[ok], rejects)
 
     def _raw(self, i: int) -> str:
+        if self.chunk.raw_lines is not None:
+            return self.chunk.raw_lines[i]  # the record as the file has it
         row = self.chunk.frame.iloc[i]
         return ",".join("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in row.tolist())
 
@@ -317,9 +349,9 @@ def validate_judgments(chunk: RawChunk, mapping: ColumnMapping) -> Validated:
     cols = select_columns(chunk, mapping, (S.QUERY, S.ITEM_ID, "relevance"))
     for required in (S.QUERY, S.ITEM_ID, "relevance"):
         if required not in cols and len(chunk.frame):
-            raise DataError(f"no '{required}' column (columns: {list(chunk.frame.columns)}); use --map {required}=COLUMN", file=chunk.file)
+            raise _missing_column(chunk, required, "judgments")
     out = pd.DataFrame(index=chunk.frame.index)
-    checks = _Checks(chunk)
+    checks = _Checks(chunk, mapping)
     out[S.QUERY] = text(cols[S.QUERY]) if len(chunk.frame) else pd.Series(dtype=object)
     checks.add(out[S.QUERY].isna(), S.QUERY, RejectReason.MISSING_QUERY, "empty")
     out[S.ITEM_ID] = checks.id_column(cols[S.ITEM_ID] if len(chunk.frame) else None, S.ITEM_ID, RejectReason.MISSING_ITEM_ID)

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from shoprec.ranking.engine import RecommendationEngine
 
 # Removing from cart or searching says nothing about wanting an item.
-NON_TARGET_EVENT_TYPES = (S.EventType.REMOVE_FROM_CART.value, S.EventType.SEARCH.value)
+NON_TARGET_EVENT_TYPES = (S.EventType.REMOVE_FROM_CART.value, S.EventType.SEARCH.value, S.EventType.RETURN.value)
 DEFAULT_TARGET_EVENT_TYPES = tuple(t for t in S.EVENT_TYPES if t not in NON_TARGET_EVENT_TYPES)
 # K values drawn in the metric-against-K plot (those up to the largest evaluated K).
 CURVE_KS = (1, 5, 10, 20, 50, 100)

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from shoprec.config import WeightConfig
 from shoprec.data.dataset import Dataset
-from shoprec.data.history import MS_PER_DAY, Histories
+from shoprec.data.history import MS_PER_DAY, Histories, net_matrix
 from shoprec.data.schema import EVENT_TYPE_CODE, EVENT_TYPES
 from shoprec.errors import ConfigError, NotFittedError, ShoprecError
 from shoprec.models.ranked import RankedList
@@ -206,10 +206,8 @@ class Recommender(ABC):
             age_days = (latest[rows] - histories.timestamps) / MS_PER_DAY
             weights = weights * np.power(0.5, age_days / self.weights_.half_life_days)
         items = histories.items.astype(np.int64)
-        keep = (weights > 0) & (items >= 0) & (items < self.n_items_)
-        matrix = sp.csr_matrix((weights[keep], (rows[keep], items[keep])), shape=(len(histories), self.n_items_))
-        matrix.sum_duplicates()
-        return matrix
+        known = (items >= 0) & (items < self.n_items_)
+        return net_matrix(weights[known], rows[known], items[known], (len(histories), self.n_items_))
 
     def attach(self, members: Mapping[str, Recommender]) -> None:  # noqa: B027
         """Hook: an entry built on other entries of its bundle (a fusion) takes them here once the

@@ -50,7 +50,8 @@ class PopularityRecommender(Recommender):
             if self.half_life_days is not None:
                 weights = weights * np.power(0.5, np.maximum(age_days, 0) / self.half_life_days)
         self.reference_time_ms_: int | None = reference
-        self.item_scores_ = np.bincount(dataset.event_items, weights=weights, minlength=dataset.n_items)
+        # Returns (negative weights) take back what purchases gave, never below nothing.
+        self.item_scores_ = np.maximum(np.bincount(dataset.event_items, weights=weights, minlength=dataset.n_items), 0.0)
 
     def fixed_scores(self) -> np.ndarray | None:
         self._check_fitted()

@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from shoprec.data import schema as S
 from shoprec.data.dataset import Dataset
 from shoprec.data.history import MS_PER_DAY, Histories
 from shoprec.data.timestamps import reference_time_ms
@@ -66,12 +67,14 @@ class ContextPopularity(Recommender):
         stamps = pd.to_datetime(dataset.timestamps[inside], unit="ms", utc=True)
         parts = daypart(stamps.hour.to_numpy())
         weekend = (stamps.day_of_week.to_numpy() >= 5).astype(np.int64)
-        self.recent_ = np.bincount(items, weights=weight, minlength=n)
+        self.recent_ = np.maximum(np.bincount(items, weights=weight, minlength=n), 0.0)  # returns subtract, not below 0
         self.by_daypart_ = np.zeros((n, N_DAYPARTS))
         np.add.at(self.by_daypart_, (items, parts), weight)
         self.by_weekend_ = np.zeros((n, 2))
         np.add.at(self.by_weekend_, (items, weekend), weight)
-        week = (age >= 0) & (age <= 7)
+        np.maximum(self.by_daypart_, 0.0, out=self.by_daypart_)
+        np.maximum(self.by_weekend_, 0.0, out=self.by_weekend_)
+        week = (age >= 0) & (age <= 7) & (dataset.event_types != S.EVENT_TYPE_CODE[S.EventType.RETURN.value])
         self.last_week_ = np.bincount(dataset.event_items[week], minlength=n).astype(np.float64)
 
     def scores_at(self, now_ms: int) -> np.ndarray:

@@ -10,12 +10,16 @@ import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
 from shoprec.data import schema as S
+from shoprec.data.mapping import ColumnMapping
 from shoprec.data.readers import RawChunk
-from shoprec.data.validate import ColumnMapping, Validated, validate_events, validate_items
+from shoprec.data.validate import Validated, validate_events, validate_items
 from shoprec.service.problems import InvalidInput, PayloadTooLarge
 from shoprec.service.schemas import EventIn, ItemIn
 
 _EVENTS = TypeAdapter(list[EventIn])
+# The API's own conventions: categories are '>'-separated (documented), never guessed from one row;
+# JSON has its own null, so no text is taken for a missing value.
+_API_MAPPING = ColumnMapping(category_sep=">", na_values=frozenset())
 
 
 def parse_events(payload: object, max_events: int) -> list[EventIn]:
@@ -53,7 +57,7 @@ def canonical_item(item_id: str, item: ItemIn) -> pd.DataFrame:
 
 def _validated(validator, rows: list[dict[str, object]], columns: tuple[str, ...], what: str, *, single: bool) -> Validated:  # type: ignore[no-untyped-def]
     frame = pd.DataFrame(rows, columns=list(columns), dtype=object)
-    valid: Validated = validator(RawChunk("request body", frame, pd.RangeIndex(len(frame)).to_numpy()), ColumnMapping())
+    valid: Validated = validator(RawChunk("request body", frame, pd.RangeIndex(len(frame)).to_numpy()), _API_MAPPING)
     if valid.rejects:
         details = [{"index": r.line, "field": r.field, "reason": r.reason.value, "message": r.detail} for r in valid.rejects]
         first = valid.rejects[0]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from shoprec.data.ingest import Source
+from shoprec.data.mapping import ColumnMapping
 from shoprec.data.readers import RawChunk, ReadOptions, read_records
-from shoprec.data.validate import ColumnMapping
 from shoprec.errors import DataError
 
 
@@ -46,4 +46,4 @@ def frame_source(kind: str, label: str, build: Callable[[], pd.DataFrame], mappi
 
 def with_columns(chunk: RawChunk, **columns: pd.Series) -> RawChunk:
     """The chunk with columns added or replaced."""
-    return RawChunk(chunk.file, chunk.frame.assign(**columns), chunk.lines, chunk.rejects)
+    return RawChunk(chunk.file, chunk.frame.assign(**columns), chunk.lines, chunk.rejects, raw_lines=chunk.raw_lines)

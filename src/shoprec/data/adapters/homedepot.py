@@ -16,8 +16,8 @@ import pandas as pd
 from shoprec.data import schema as S
 from shoprec.data.adapters.common import dataset_folder, file_source, find, frame_source
 from shoprec.data.ingest import Source
+from shoprec.data.mapping import ColumnMapping
 from shoprec.data.readers import ReadOptions
-from shoprec.data.validate import ColumnMapping
 
 TITLES = ColumnMapping(columns={S.ITEM_ID: "product_uid", S.TITLE: "product_title"})
 DESCRIPTIONS = ColumnMapping(columns={S.ITEM_ID: "product_uid", S.DESCRIPTION: "product_description"})
@@ -52,13 +52,13 @@ def sources(path: Path, options: ReadOptions) -> list[Source]:
 def _only_titles(chunk):  # type: ignore[no-untyped-def]
     from shoprec.data.readers import RawChunk
 
-    return RawChunk(chunk.file, chunk.frame[["product_uid", "product_title"]], chunk.lines, chunk.rejects)
+    return RawChunk(chunk.file, chunk.frame[["product_uid", "product_title"]], chunk.lines, chunk.rejects, raw_lines=chunk.raw_lines)
 
 
 def _only_judgments(chunk):  # type: ignore[no-untyped-def]
     from shoprec.data.readers import RawChunk
 
-    return RawChunk(chunk.file, chunk.frame[["product_uid", "search_term", "relevance"]], chunk.lines, chunk.rejects)
+    return RawChunk(chunk.file, chunk.frame[["product_uid", "search_term", "relevance"]], chunk.lines, chunk.rejects, raw_lines=chunk.raw_lines)
 
 
 def _attribute_items(path: Path, encoding: str) -> pd.DataFrame:

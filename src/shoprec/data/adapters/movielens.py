@@ -16,8 +16,8 @@ import pandas as pd
 from shoprec.data import schema as S
 from shoprec.data.adapters.common import dataset_folder, file_source, find, frame_source
 from shoprec.data.ingest import Source
+from shoprec.data.mapping import ColumnMapping
 from shoprec.data.readers import ReadOptions
-from shoprec.data.validate import ColumnMapping
 
 RATING_MAPPING = ColumnMapping(columns={S.VALUE: "rating"}, event_type="rating")
 

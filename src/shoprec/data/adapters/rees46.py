@@ -12,8 +12,8 @@ from pathlib import Path
 from shoprec.data import schema as S
 from shoprec.data.adapters.common import file_source, with_columns
 from shoprec.data.ingest import Source
+from shoprec.data.mapping import ColumnMapping
 from shoprec.data.readers import RawChunk, ReadOptions
-from shoprec.data.validate import ColumnMapping
 
 MAPPING = ColumnMapping(
     columns={S.TIMESTAMP: "event_time", S.ITEM_ID: "product_id", S.SESSION_ID: "user_session", S.CATEGORY: "category_code"},

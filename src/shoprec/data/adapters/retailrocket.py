@@ -15,8 +15,8 @@ import pandas as pd
 from shoprec.data import schema as S
 from shoprec.data.adapters.common import dataset_folder, file_source, find, frame_source
 from shoprec.data.ingest import Source
+from shoprec.data.mapping import ColumnMapping
 from shoprec.data.readers import ReadOptions
-from shoprec.data.validate import ColumnMapping
 
 EVENTS = ColumnMapping(
     columns={S.USER_ID: "visitorid", S.ITEM_ID: "itemid", S.EVENT_TYPE: "event"},
