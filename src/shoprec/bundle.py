@@ -4,7 +4,8 @@
 metrics, library versions), `items.json` (the item id map the models were trained with) and
 `models/<name>/` per model. `<workspace>/bundles/CURRENT` names the bundle in use; it is
 replaced atomically, so a reader sees the old bundle or the new one, never a half-written one.
-A bundle without a manifest (an interrupted write) is never made current.
+A bundle without a manifest (an interrupted write) is never made current. Each change of CURRENT
+is recorded in `bundles/HISTORY` (bundle_history.py), which `shoprec bundles rollback` reads.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
+from shoprec import bundle_history
 from shoprec.atomic import fsync_path, write_atomic
 from shoprec.config import WeightConfig
 from shoprec.data.idmap import IdMap
@@ -119,15 +121,43 @@ def write_bundle(workspace: Path, models: dict[str, Recommender], dataset: Train
             fsync_path(written)
     write_atomic(path / MANIFEST, json.dumps(manifest, indent=2, default=str))
     if make_current:
-        set_current(workspace, version)
+        set_current(workspace, version, action="train")
     return path
 
 
-def set_current(workspace: Path, version: str) -> None:
-    """Make bundle `version` the one `load_current` returns (atomic)."""
+def set_current(workspace: Path, version: str, *, action: str = "promote") -> None:
+    """Make bundle `version` the one `load_current` returns (atomic), and record the change in the
+    history (`action`: what made it current: "train", "promote", "rollback")."""
     if not (bundles_dir(workspace) / version / MANIFEST).exists():
         raise ShoprecError(f"bundle {version} has no {MANIFEST}: not a complete bundle")
-    write_atomic(bundles_dir(workspace) / CURRENT, version + "\n")
+    with bundle_history.locked(bundles_dir(workspace)):
+        before = current_version(workspace)
+        write_atomic(bundles_dir(workspace) / CURRENT, version + "\n")
+        if before != version:
+            bundle_history.append(bundles_dir(workspace), version, before, action)
+
+
+def recorded_validation(manifest: Mapping[str, Any], entry: str | None = None) -> tuple[float | None, dict[str, Any] | None]:
+    """A bundle's validation NDCG@10 for `entry` (default: its default model) as training recorded
+    it under `metrics.validation`, with the definition of the measurement
+    (shoprec.training.validation); (None, None) when none was measured. A bundle trained before
+    definitions were recorded gives its fusion learning's number with no definition."""
+    entry = entry or str(manifest.get("default_model"))
+    metrics = manifest.get("metrics") or {}
+    validation = metrics.get("validation") or {}
+    value = (validation.get("values") or {}).get(entry)
+    if value is not None and value == value:
+        return float(value), dict(validation.get("definition") or {})
+    older = ((metrics.get("fusion") or {}).get("validation_ndcg@10") or {}).get(entry)
+    return (None, None) if older is None or older != older else (float(older), None)
+
+
+def current_version(workspace: Path) -> str | None:
+    """The version CURRENT names, or None when nothing was made current yet."""
+    try:
+        return (bundles_dir(workspace) / CURRENT).read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
 
 
 def current_path(workspace: Path) -> Path:

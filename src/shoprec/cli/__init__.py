@@ -122,6 +122,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search-eval": ("search_eval", "Measure search: NDCG@k, recall, latency per mode, on queries no mode learned from."),
     "demo": ("demo", "Generate a synthetic shop, train a fast set of models, serve the storefront and the API, then evaluate in the background."),
     "serve": ("serve", "Serve recommendations, search, events and the storefront over HTTP (docs at /docs)."),
+    "status": ("status", "Show the store's size and events by type and day, the live-log backlog, the current bundle and warnings."),
+    "compact": ("compact", "Move the live log's events (from the API) into a store segment, where reads and training are fastest."),
+    "bundles": ("bundles", "List the trained bundles; promote one, roll back to the previous one, prune old ones."),
+    "experiment": ("experiment", "Run online experiments (A/B or interleaving) between models or bundles, and report them."),
+    "simulate": ("simulate", "Play simulated shoppers with a planted taste against the running service, to test experiments end to end."),
 }
 COMMAND_MODULES = tuple(module for module, _ in COMMANDS.values())
 

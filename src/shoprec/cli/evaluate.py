@@ -19,6 +19,7 @@ from shoprec.cli import SPLITS, fusion_flags, run_options, split_flags, split_op
 from shoprec.cli.json_output import dumps, json_request, json_result_options
 from shoprec.cli.options import parse_ks, parse_list
 from shoprec.models.registry import create
+from shoprec.tracking import Tracker, evaluation_record, mlflow_option
 from shoprec.training.settings import model_settings
 
 # The evaluation itself (pandas, SciPy, LightGBM) and rich are imported where they run, so that
@@ -40,7 +41,9 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
                    max_trials: int | None = None, fusion: str = "all", fusion_members: str | None = None,
                    n_candidates: int | None = None, print_json: bool = False, stage: str = "engine",
                    diversity: str = "none") -> EvaluationResult:
-    """Evaluate on the workspace's data and write the JSON and the report (default: <workspace>/reports/).
+    """Evaluate on the workspace's data and write the JSON and the report (default: a new run folder
+    `<workspace>/reports/<run-id>/`, copied to `reports/evaluation.{json,html}` as the latest run's;
+    shoprec.evaluation.report_runs). Where they went is in the result's `files`.
 
     With `tune_metric` (e.g. "ndcg@10"), each model is first tuned on a validation split carved
     from the split's train side, then fitted with the chosen values (see the module docstring).
@@ -100,10 +103,12 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
                                   "chosen": {name: tuning.params for name, tuning in tuned.items()}}
         for name, tuning in tuned.items():
             result.models[name] += f"  (tuned on validation: {tuning.metric} = {tuning.value:.4f}, {len(tuning.trials)} trials)"
-    reports = Path(workspace) / "reports"
-    reports.mkdir(parents=True, exist_ok=True)
-    json_path = json_path or reports / "evaluation.json"
-    report_path = report_path or reports / "evaluation.html"
+    from shoprec.evaluation.background import REPORT, RESULTS
+    from shoprec.evaluation.report_runs import new_run_dir, publish_latest
+
+    run_dir = new_run_dir(workspace) if json_path is None or report_path is None else None
+    json_path = json_path or run_dir / RESULTS  # type: ignore[operator]
+    report_path = report_path or run_dir / REPORT  # type: ignore[operator]
     written = result.to_dict()
     for name, model in models.items():
         written["results"][name]["params"] = model.get_params()  # every hyperparameter, chosen or default
@@ -114,6 +119,10 @@ def run_evaluation(workspace: Path, model_names: str, params: tuple[str, ...], s
     text = dumps(written)
     Path(json_path).write_text(text + "\n", encoding="utf-8")
     write_report(result, report_path)
+    result.files = {"json": Path(json_path), "report": Path(report_path)}
+    if run_dir is not None:
+        publish_latest(run_dir, [path.name for path in result.files.values() if path.parent == run_dir])
+        result.files["run"] = run_dir
     if print_json:
         click.echo(text)
     return result
@@ -156,26 +165,33 @@ def _fmt(value: object, digits: int = 4) -> str:
               help="engine: what a shopper is shown (exclusions, stock, diversity, fallbacks); model: each model's own top k.")
 @click.option("--diversity", type=click.Choice(["none", "cap", "mmr"]), default="none", show_default=True,
               help="With --stage engine: the diversity re-rank the engine applies.")
-@json_result_options("<workspace>/reports/evaluation.json")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here (default: <workspace>/reports/evaluation.html).")
+@json_result_options("<workspace>/reports/<run-id>/evaluation.json, copied to reports/evaluation.json")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the HTML report here (default: <workspace>/reports/<run-id>/evaluation.html, copied to reports/evaluation.html).")
 @click.option("--tune", is_flag=True, help="Choose each model's key hyperparameters on a validation split carved from train first.")
 @tuning_flags
 @fusion_flags
+@mlflow_option
 def command(workspace: Path, model_names: str, params: tuple[str, ...], split: str, test_fraction: float | None,
             cutoff: str | None, last_n: int, ratio: float, by: str, seed: int, k_text: str, targets: str | None,
             include_seen: bool, as_json: str | None, json_out: Path | None, report_path: Path | None, tune: bool,
             metric: str, max_trials: int | None, fusion: str, fusion_members: str | None, n_candidates: int,
-            stage: str = "engine", diversity: str = "none") -> None:
+            stage: str = "engine", diversity: str = "none", mlflow_uri: str | None = None) -> None:
     """Measure models offline: precision, recall, MAP, NDCG, MRR, hit rate, coverage, novelty, diversity."""
     request = json_request(as_json, json_out)
+    tracker = Tracker.open(mlflow_uri)  # before any work: a missing extra or a bad URI fails now
     options = split_options(split, test_fraction, cutoff, last_n, ratio, by, seed)
     result = run_evaluation(workspace, model_names, params, split, options, parse_ks(k_text),
                             parse_list(targets) or None, not include_seen, request.path, report_path,
                             tune_metric=metric if tune else None, max_trials=max_trials, fusion=fusion,
                             fusion_members=fusion_members, n_candidates=n_candidates, print_json=request.print,
                             stage=stage, diversity=diversity)
-    json_path = request.path or Path(workspace) / "reports" / "evaluation.json"
-    report_path = report_path or Path(workspace) / "reports" / "evaluation.html"
+    json_path, report_path = result.files["json"], result.files["report"]
+    if tracker is not None:  # the JSON as written: the run's params and metrics are its values
+        import json
+
+        document = json.loads(Path(json_path).read_text(encoding="utf-8"))
+        tracker.log("evaluate", evaluation_record(document, [json_path, report_path]))
     if request.print:  # stdout holds the JSON alone
         progress.note(f"json: {json_path}, report: {report_path}")
         return
@@ -188,3 +204,5 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], split: s
         click.echo(f"tuned {name}: {', '.join(f'{k}={v}' for k, v in chosen.items()) or '(defaults)'}")
     click.echo(f"json: {json_path}")
     click.echo(f"report: {report_path}")
+    if "run" in result.files:
+        click.echo(f"latest: {result.files['run'].parent / report_path.name} (the storefront's /report page)")

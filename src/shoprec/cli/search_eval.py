@@ -118,7 +118,7 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
 @click.option("--train-fraction", type=float, default=0.5, show_default=True,
               help="Share of the judged queries the hybrid blend and the ranker learn from.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the query split.")
-@json_result_options("<workspace>/reports/search-eval.json")
+@json_result_options("<workspace>/reports/<run-id>/search-eval.json, copied to reports/search-eval.json")
 def command(workspace: Path, judgments_path: Path | None, k: int, recall_k: int, modes: str, train_fraction: float,
             seed: int, as_json: str | None, json_out: Path | None) -> None:
     """Measure search: NDCG@k, recall, latency per mode, on queries no mode learned from."""
@@ -130,10 +130,16 @@ def command(workspace: Path, judgments_path: Path | None, k: int, recall_k: int,
     judgments = load_judgments(judgments_path, workspace)
     engine = SearchEngine.open(workspace)
     report = run_search_eval(engine, judgments, chosen, k=k, recall_k=recall_k, train_fraction=train_fraction, seed=seed)
-    path = request.path or Path(workspace) / "reports" / "search-eval.json"
+    from shoprec.evaluation.report_runs import new_run_dir, publish_latest
+
+    # Kept per run (reports/<run-id>/), the latest also at reports/search-eval.json.
+    run_dir = new_run_dir(workspace) if request.path is None else None
+    path = request.path or run_dir / "search-eval.json"  # type: ignore[operator]
     path.parent.mkdir(parents=True, exist_ok=True)
     text = dumps(report)
     path.write_text(text + "\n", encoding="utf-8")
+    if run_dir is not None:
+        publish_latest(run_dir, [path.name])
     if request.print:  # stdout holds the JSON alone
         click.echo(text)
         progress.note(f"json: {path}")

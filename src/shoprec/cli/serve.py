@@ -84,7 +84,7 @@ def log_config(level: str) -> dict[str, Any]:
 @click.option("--no-semantic", is_flag=True, help="Lexical search only (no sentence model: faster start, less memory).")
 @click.option("--no-access-log", is_flag=True, help="Do not log every request.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Server processes (each loads the bundle and indexes; /metrics counts per process).")
+              help="Server processes (each loads the bundle and indexes; /metrics adds up all of them).")
 @click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
               help="Log level of the server and shoprec's loggers (default: info; warning with --quiet).")
 def command(workspace: Path, host: str, port: int, api_keys: tuple[str, ...], storefront_key: str | None, demo: bool,

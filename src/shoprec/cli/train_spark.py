@@ -17,9 +17,9 @@ from shoprec.training.settings import model_settings, settings_from_file
 
 
 def train_on_spark(workspace: Path, model_names: str, params: tuple[str, ...], master: str, default_model: str | None,
-                   tune: bool, params_from: Path | None, fusion: bool, as_json: bool, spark_conf: tuple[str, ...] = ()) -> None:
+                   tune: bool, params_from: Path | None, fusion: bool, as_json: bool, spark_conf: tuple[str, ...] = ()) -> dict[str, Any]:
     """`train --engine spark`: the models Spark trains (`--models all`: every one of them), no fusion,
-    the same bundle as the local engine (docs/spark.md)."""
+    the same bundle as the local engine (docs/spark.md). Returns the summary `--json` prints."""
     conf = parse_conf(spark_conf)
     names = ",".join(SPARK_MODELS) if model_names.strip() in ("all", "default") else model_names
     settings = model_settings(names, params)
@@ -42,7 +42,7 @@ def train_on_spark(workspace: Path, model_names: str, params: tuple[str, ...], m
                   metrics={"tuning": tuning} if tuning else None, config=conf)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
-        return
+        return summary
     data = summary["data"]
     click.echo(f"trained {', '.join(summary['train_seconds'])} on Spark ({summary['spark_master']}) from "
                f"{data['events']:,} events, {data['users']:,} users, {data['items']:,} items")
@@ -51,6 +51,7 @@ def train_on_spark(workspace: Path, model_names: str, params: tuple[str, ...], m
         click.echo(f"  {name:<18} {s:8.2f} s  {chosen}")
     click.echo(f"default model: {summary['default_model']}")
     click.echo(f"bundle: {summary['bundle']}")
+    return summary
 
 
 def parse_conf(pairs: tuple[str, ...]) -> dict[str, str]:

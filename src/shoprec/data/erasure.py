@@ -1,4 +1,5 @@
-"""Erasing one shopper from the store: events in segments and the live log, the user row, quarantined rows.
+"""Erasing one shopper from the store: events in segments and the live log, the user row, quarantined
+rows, the lists shown to them and their attributed events (shoprec.experiments.shown).
 
 `Store.delete_user` calls `erase_user`; the service's store (shoprec.service.histories) drops its
 in-memory copy of the shopper's events afterwards. Nothing of theirs is kept for readers "one
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 from shoprec.atomic import fsync_path, publish
 from shoprec.data import schema as S
 from shoprec.data.live_log import LiveLog
+from shoprec.experiments.shown import erase_user as erase_shown
 
 
 class ErasableStore(Protocol):
@@ -83,6 +85,7 @@ def erase_user(store: ErasableStore, user_id: str) -> UserErasure:
         fsync_path(store.root)
         fsync_path(store.root / "events")
     erased.quarantine_rows = _scrub_quarantine(store.workspace / "quarantine", user_id)
+    erased.shown_rows = erase_shown(store.root, user_id)  # lists shown to them, their clicks (experiments)
     return erased
 
 
@@ -96,6 +99,7 @@ class UserErasure:
     segments_rewritten: int = 0
     user_rows: int = 0
     quarantine_rows: int = 0
+    shown_rows: int = 0  # lists shown to them and their attributed events (shoprec.experiments.shown)
     log_seq: int = 0  # the erasure log entry that announced it (erasure_log.py); not part of the answer
 
     @property

@@ -78,6 +78,8 @@ class EvaluationResult:
     # view's metrics at the same Ks, so the report can show what the engine's steps cost or gain.
     stage: str = "model"
     model_stage: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Where whoever wrote this result put it ("json", "report", "run": the run's folder), for its messages.
+    files: dict[str, Path] = field(default_factory=dict)
 
     def merge(self, other: EvaluationResult) -> None:
         """Add `other`'s models (measured on the same split) to this result."""

@@ -56,6 +56,9 @@ def create_app(settings: ServiceSettings, services: Services | None = None) -> F
         from shoprec.service.storefront import pages
 
         pages.mount(app)
+    from shoprec.service.admin import pages as admin_pages
+
+    admin_pages.mount(app)  # the dashboard, with or without the storefront
     app.add_middleware(RequestChecksMiddleware)  # reads a JSON body whole: inside the body limit
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from shoprec.bundle import Bundle
 from shoprec.data.store import Store, UserErasure
 from shoprec.errors import ShoprecError
+from shoprec.experiments.serving import ExperimentRuntime
 from shoprec.ranking.engine import RecommendationEngine
 from shoprec.search.engine import SearchEngine
 from shoprec.service.catalogue import ItemCache
@@ -84,6 +85,11 @@ class Services:
     def sessions(self) -> SessionSigner:
         """Signs and checks shoppers' session tokens (sessions.py)."""
         return SessionSigner(session_secret(self.workspace, self.settings.session_secret))
+
+    @cached_property
+    def experiments(self) -> ExperimentRuntime:
+        """Running experiments, and the record of lists shown and what came of them (shoprec.experiments)."""
+        return ExperimentRuntime(self.workspace, self.store)
 
     @property
     def workspace(self) -> Path:
@@ -190,6 +196,8 @@ class Services:
             return applied
 
     def close(self) -> None:
+        if "experiments" in self.__dict__:
+            self.experiments.close()
         self.store.close()
 
 

@@ -6,13 +6,17 @@ timestamps, prices, ids. A batch with any rejected row is refused whole, with ev
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
 from shoprec.data import schema as S
+from shoprec.data.event_hash import event_hashes
 from shoprec.data.mapping import ColumnMapping
 from shoprec.data.readers import RawChunk
 from shoprec.data.validate import Validated, validate_events, validate_items
+from shoprec.experiments.shown import Outcome
 from shoprec.service.problems import InvalidInput, PayloadTooLarge
 from shoprec.service.schemas import EventIn, ItemIn
 
@@ -47,6 +51,33 @@ def canonical_events(events: list[EventIn], received: pd.Timestamp) -> pd.DataFr
             row[S.TIMESTAMP] = received.isoformat()
     valid = _validated(validate_events, rows, S.EVENT_COLUMNS, "event", single=len(rows) == 1)
     return valid.frame[list(S.EVENT_COLUMNS)]
+
+
+# Events credited to a list even without its request_id: to the shopper's latest click (experiments/attribution.py).
+CONVERSIONS = (S.EventType.ADD_TO_CART.value, S.EventType.PURCHASE.value)
+
+
+def attributable(events: list[EventIn], frame: pd.DataFrame, price_of: Callable[[str], float | None]) -> list[Outcome]:
+    """The events that may be credited to a list shown (experiments/shown.py): every event posted with a
+    `request_id`, and every add-to-cart and purchase. `frame`: the events as `canonical_events` made
+    them (same order); a purchase's revenue is the item's price (`price_of`) times its quantity (`value`, else 1)."""
+    chosen = [i for i, e in enumerate(events) if e.request_id is not None or frame[S.EVENT_TYPE].iat[i] in CONVERSIONS]
+    if not chosen:
+        return []
+    rows = frame.iloc[chosen]
+    times = pd.to_datetime(rows[S.TIMESTAMP], utc=True).dt.as_unit("ms").astype("int64").to_numpy()
+    hashes = event_hashes(rows)
+    out = []
+    for j, i in enumerate(chosen):
+        event_type, item, value = str(rows[S.EVENT_TYPE].iat[j]), str(rows[S.ITEM_ID].iat[j]), rows[S.VALUE].iat[j]
+        revenue = None
+        if event_type == S.EventType.PURCHASE.value:
+            quantity = float(value) if value is not None and not pd.isna(value) and float(value) > 0 else 1.0
+            revenue = (price_of(item) or 0.0) * quantity
+        request_id, position = events[i].request_id, events[i].position
+        out.append(Outcome(int(times[j]), str(rows[S.USER_ID].iat[j]), item, event_type, revenue, request_id, position,
+                           key=f"{int(hashes[j])}:{request_id}:{position}"))
+    return out
 
 
 def canonical_item(item_id: str, item: ItemIn) -> pd.DataFrame:

@@ -30,6 +30,18 @@ def _time_value(value: object) -> str | int | float | None:
     raise ValueError(f"expected an ISO 8601 string or epoch seconds/milliseconds, got {type(value).__name__}")
 
 
+def _position(value: object) -> int | None:
+    # A whole number (2.0 is one in JSON), never a string or a boolean.
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"expected a whole number, got {type(value).__name__}")
+    if not 1 <= value <= MAX_SEARCH_DEPTH:
+        raise ValueError(f"a position is 1..{MAX_SEARCH_DEPTH:,}, got {value}")
+    return int(value)
+
+
+Position = Annotated[int | None, PlainValidator(_position, json_schema_input_type=int | None)]
 TimeValue = Annotated[str | int | float | None, PlainValidator(_time_value, json_schema_input_type=str | int | float | None)]
 
 
@@ -53,19 +65,36 @@ class FilterQuery(_Query):
     price_max: float | None = Field(None, ge=0)
 
 
+_TYPE = "|".join(EVENT_TYPES)
+EXCLUDE_PATTERN = rf"^({_TYPE})(,({_TYPE}))*$"
+MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:+-]*$"
+
+
 class RecommendationQuery(FilterQuery):
-    """`GET /v1/recommendations`."""
+    """`GET /v1/recommendations`: the options of `shoprec recommend`."""
 
     user_id: Id
     k: int = Field(10, ge=1, le=MAX_K)
     explain: bool = False
+    model: str | None = Field(None, max_length=200, pattern=MODEL_PATTERN,
+                              description="An entry of the bundle (a model or fusion:...); default: the bundle's default "
+                                          "model (or the shopper's experiment variant). An entry the bundle lacks: 422.")
+    diversity: Literal["none", "cap", "mmr"] | None = Field(None, description="Diversity re-rank (default: the service's, none).")
+    exclude: str | None = Field(None, max_length=500, pattern=EXCLUDE_PATTERN,
+                                description="Exclude only items the shopper had events of these types with, comma-separated "
+                                            "(e.g. purchase); default: any item they interacted with.")
+    include_seen: bool = Field(False, description="Allow items the shopper already interacted with.")
+    history: str | None = Field(None, max_length=20_000,
+                                description="Item ids a guest viewed, comma-separated, oldest first: added to the stored "
+                                            "history (ids unknown to the bundle are ignored).")
 
 
 class SimilarQuery(_Query):
-    """`GET /v1/items/{item_id}/similar`."""
+    """`GET /v1/items/{item_id}/similar`. With `user_id`, the shopper's experiment variant answers."""
 
     k: int = Field(10, ge=1, le=MAX_K)
     explain: bool = False
+    user_id: Id | None = None
 
 
 SORTS = ("relevance", "price_asc", "price_desc", "popularity", "newest")
@@ -112,6 +141,11 @@ class EventIn(_Strict):
     value: float | None = Field(None, description="A rating, a quantity, an amount.")
     query: str | None = Field(None, max_length=1000)
     review_text: str | None = Field(None, max_length=20_000)
+    request_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                   description="The `request_id` of the list (recommendations, search, similar items) "
+                                               "the event came from: the event is credited to it.")
+    position: Position = Field(None, description="The item's 1-based place in that list.",
+                               json_schema_extra={"minimum": 1, "maximum": MAX_SEARCH_DEPTH})
 
 
 class ItemIn(_Strict):
@@ -157,15 +191,28 @@ class RecommendationOut(BaseModel):
     reasons: list[ReasonOut] | None = None
 
 
+_REQUEST_ID = Field(description="This answer's id: send it (with the item's 1-based `position`) on the events it leads "
+                                "to (POST /v1/events), so that they are credited to this list.")
+_VARIANT = Field(None, description="The experiment variant that answered ('interleaved' for a merged list), or null.")
+_EXPERIMENT = Field(None, description="The experiment the answer took part in, or null.")
+
+
 class RecommendationsOut(BaseModel):
     user_id: str
     bundle: str
+    model: str | None = Field(None, description="The bundle entry that answered (null for an interleaved list).")
+    request_id: str = _REQUEST_ID
+    variant: str | None = _VARIANT
+    experiment: str | None = _EXPERIMENT
     items: list[RecommendationOut]
 
 
 class SimilarOut(BaseModel):
     item_id: str
     bundle: str
+    request_id: str = _REQUEST_ID
+    variant: str | None = _VARIANT
+    experiment: str | None = _EXPERIMENT
     items: list[RecommendationOut]
 
 
@@ -205,6 +252,9 @@ class SearchOut(BaseModel):
     total: int
     page: int
     k: int
+    request_id: str = _REQUEST_ID
+    variant: str | None = _VARIANT
+    experiment: str | None = _EXPERIMENT
     hits: list[HitOut]
     facets: dict[str, list[FacetValue]]
 
@@ -249,6 +299,7 @@ class ErasureOut(BaseModel):
     segments_rewritten: int
     user_rows: int
     quarantine_rows: int
+    shown_rows: int = Field(0, description="Lists shown to the shopper and their attributed events (experiments).")
 
 
 class SessionOut(BaseModel):

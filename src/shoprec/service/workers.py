@@ -7,7 +7,8 @@ opened together) all 16 landed on one of two workers and the other stayed idle
 (docs/benchmarks.md, "Service load"). With a socket per process, Linux hashes each new connection
 to one of the sockets. This module is the small supervisor that makes that work: it reserves the
 port, starts `workers` processes (spawned, so each loads the bundle itself), restarts one that
-dies, and stops them all on SIGINT or SIGTERM.
+dies, and stops them all on SIGINT or SIGTERM. The workers write their metrics into a private folder
+(PROMETHEUS_MULTIPROC_DIR) that the supervisor creates and removes, so that /metrics adds them up.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def serve_workers(app: str, workers: int, host: str, port: int, config: dict[str
     context = multiprocessing.get_context("spawn")
     per_worker = threads.per_worker(workers)  # never more threads in all than the policy's count
     stopping = False
+    from shoprec.service.metrics import MultiprocessDir
+
+    metrics_dir = MultiprocessDir()  # the workers' metrics, merged by a scrape of any of them (service/metrics.py)
 
     def start(i: int) -> tuple[multiprocessing.process.BaseProcess, float]:
         process = context.Process(target=_worker, args=(app, host, port, config, os.getpid(), per_worker),
@@ -91,6 +95,7 @@ def serve_workers(app: str, workers: int, host: str, port: int, config: dict[str
                     stopping = True
                     break
                 click.echo(f"worker {process.pid} exited with code {process.exitcode}: starting another", err=True)
+                metrics_dir.mark_dead(process.pid)
                 running[i] = start(i)
     finally:
         for process, _ in running:
@@ -103,6 +108,7 @@ def serve_workers(app: str, workers: int, host: str, port: int, config: dict[str
                 process.kill()
                 process.join()
         reserved.close()
+        metrics_dir.remove()
         for s, handler in previous.items():
             signal.signal(s, handler)
     failed = [p.exitcode for p, _ in running if p.exitcode not in (0, -signal.SIGTERM)]

@@ -20,11 +20,13 @@ from shoprec.errors import ConfigError, ShoprecError
 from shoprec.models.base import Recommender
 from shoprec.models.isolated_fit import FitFailed, fit_each
 from shoprec.models.registry import create
+from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES
 from shoprec.ranking.cold_start import ContextPopularity
 from shoprec.ranking.engine import CONTEXT_POPULARITY
 from shoprec.ranking.fused import fusion_name
 from shoprec.ranking.plan import learn as learn_fusion
 from shoprec.retrieval.indexes import publish_indexes
+from shoprec.training.validation import definition, record
 
 
 @dataclass
@@ -54,9 +56,12 @@ def train_local(workspace: Path, dataset: Dataset, settings: Mapping[str, Mappin
                 split: str = "temporal", split_options: Mapping[str, Any] | None = None,
                 n_candidates: int | None = None, isolate: bool = True, tuning: Mapping[str, Any] | None = None,
                 data_snapshot: Mapping[str, Any] | None = None, on_start: Callable[[str], None] | None = None,
-                on_end: Callable[[str, float, FitFailed | None], None] | None = None) -> TrainResult:
+                on_end: Callable[[str, float, FitFailed | None], None] | None = None,
+                make_current: bool = True) -> TrainResult:
     """Fit `settings`' models on `dataset`, learn `methods` over `members` (two or more) on a
-    validation split carved with `split`, and write a new current bundle of `workspace`.
+    validation split carved with `split`, and write a new bundle of `workspace`, made current
+    unless `make_current` is false. The validation numbers are recorded with their definition
+    (shoprec.training.validation), so that a later gate can compare bundles on the same data.
 
     A model that fails is left out (see `TrainResult.failures`); when every model fails nothing is
     written and a ShoprecError says why. `on_start(name)` and `on_end(name, seconds, failure)` are
@@ -86,12 +91,14 @@ def train_local(workspace: Path, dataset: Dataset, settings: Mapping[str, Mappin
             entries[fusion_name(method)] = entry
             seconds[fusion_name(method)] = fusion_seconds
         metrics["fusion"] = {**learning.to_dict(), "members": list(members), "best_on_validation": learning.best()}
+        metrics["validation"] = record(learning.validation, definition(
+            dataset, split, dict(split_options or {}), DEFAULT_N_CANDIDATES if n_candidates is None else n_candidates))
         preferred = default_model or learning.best()
     if failures:
         metrics["failed"] = {name: failure.reason for name, failure in failures.items()}
     path = write_bundle(workspace, entries, dataset, default_model=preferred, train_seconds=seconds,
                         data_snapshot=dict(data_snapshot or {}), metrics=metrics or None, folder=folder,
-                        saved=fitted, ann=publish_indexes(folder, entries))
+                        saved=fitted, ann=publish_indexes(folder, entries), make_current=make_current)
     return TrainResult(path, preferred, dataset, seconds, metrics, list(entries), failures)
 
 

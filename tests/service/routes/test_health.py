@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -12,6 +11,7 @@ from shoprec.cli.generate import generate_into_store
 from shoprec.data.store import Store
 from shoprec.service.app import create_app
 from tests.service.conftest import ADMIN, settings_for
+from tests.service.prometheus_text import sample as _sample
 
 
 def test_health_ready_and_openapi(client: TestClient, shop: Path) -> None:
@@ -41,14 +41,6 @@ def test_without_a_bundle_the_service_starts_but_is_not_ready(workspace: Path) -
         assert client.get("/v1/items/i000001").status_code == 200
 
 
-def _sample(text: str, name: str, **labels: str) -> float:
-    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    selector = "{" + wanted + "}" if labels else ""
-    match = re.search(rf"^{re.escape(name + selector)} (\S+)$", text, re.MULTILINE)
-    assert match, f"{name}{{{wanted}}} not in metrics"
-    return float(match.group(1))
-
-
 def test_metrics_count_requests_per_route_and_events(client: TestClient) -> None:
     for user in ("a", "b", "c"):
         client.get("/v1/recommendations", params={"user_id": user})
@@ -68,6 +60,8 @@ def test_metrics_count_requests_per_route_and_events(client: TestClient) -> None
     assert _sample(text, "shoprec_http_request_duration_seconds_count", method="GET", route="/v1/recommendations") == 4
     assert _sample(text, "shoprec_http_request_duration_seconds_bucket", method="GET", route="/v1/recommendations", le="+Inf") == 4
     assert _sample(text, "shoprec_events_ingested_total") == 2
+    assert _sample(text, "shoprec_workers") == 1
+    assert _sample(text, "process_resident_memory_bytes") > 0  # one process: the standard process metrics
 
 
 def test_an_unexpected_failure_is_a_json_500_and_counted(shop: Path) -> None:
@@ -85,4 +79,7 @@ def test_an_unexpected_failure_is_a_json_500_and_counted(shop: Path) -> None:
         assert answer.json()["error"] == "internal_error" and "RuntimeError" in answer.json()["message"]
         assert "disk on fire" not in answer.text  # internals stay in the log
         app.dependency_overrides.clear()  # /metrics needs the real services
-        assert _sample(client.get("/metrics").text, "shoprec_http_requests_total", method="GET", route="/v1/recommendations", status="500") == 1
+        text = client.get("/metrics").text
+        assert _sample(text, "shoprec_http_requests_total", method="GET", route="/v1/recommendations", status="500") == 1
+        assert _sample(text, "shoprec_http_exceptions_total", method="GET", route="/v1/recommendations",
+                       exception="RuntimeError") == 1

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends
 
 from shoprec.service.auth import require_events
 from shoprec.service.deps import Services, get_services
-from shoprec.service.intake import canonical_events, parse_events
+from shoprec.service.intake import attributable, canonical_events, parse_events
 from shoprec.service.openapi_errors import errors
 from shoprec.service.schemas import EventIn, EventsAccepted
 
@@ -30,9 +30,23 @@ def post_events(payload: Annotated[Any, Body()], services: Annotated[Services, D
     answer (422) lists each problem. A 200 means the events are on disk (SQLite WAL,
     synchronous=FULL): they survive a crash, and the next recommendation for the shopper uses them.
     Exact repeats of stored events are stored once (`duplicates`).
+
+    `request_id` and `position` (any event type) say which list shown and which place in it the
+    event came from (the `request_id` of a recommendations, search or similar-items answer): the
+    event is credited to that list. An add-to-cart or purchase without them is credited to the
+    shopper's latest click within the experiment's window (docs/experiments.md).
     """
     events = parse_events(payload, services.settings.max_batch_events)
     frame = canonical_events(events, pd.Timestamp.now(tz="UTC"))
     added = services.store.append_events(frame)
     services.metrics.count_events(added)
+    services.experiments.record_outcomes(attributable(events, frame, lambda item: _price(services, item)))
     return EventsAccepted(accepted=added, duplicates=len(frame) - added)
+
+
+def _price(services: Services, item_id: str) -> float | None:
+    price = (services.catalogue.get(item_id) or {}).get("price")
+    try:
+        return None if price is None else float(price)
+    except (TypeError, ValueError):
+        return None

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from shoprec.service.deps import Services, get_services
-from shoprec.service.metrics import CONTENT_TYPE
 from shoprec.service.schemas import HealthOut, ReadyOut
 
 router = APIRouter(tags=["operations"])
@@ -32,6 +31,9 @@ def ready(services: Annotated[Services, Depends(get_services)]) -> Response:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(services: Annotated[Services, Depends(get_services)]) -> Response:
-    """Request counts and latency histograms per route, events ingested, reloads, the bundle version."""
-    return Response(services.metrics.render(), media_type=CONTENT_TYPE)
+def metrics(request: Request, services: Annotated[Services, Depends(get_services)]) -> Response:
+    """Request counts and latency histograms per route, exceptions, events ingested, reloads, the bundle
+    version and process metrics; summed over every worker under `--workers N`. Prometheus text format,
+    or OpenMetrics when the Accept header asks for it."""
+    body, content_type = services.metrics.exposition(request.headers.get("accept"))
+    return Response(body, media_type=content_type)

@@ -8,18 +8,20 @@ recommended nor found).
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from shoprec.data import schema as S
 from shoprec.errors import ShoprecError
+from shoprec.ranking.engine import Recommendation, RecommendationEngine
 from shoprec.service.auth import require_admin, require_read
 from shoprec.service.deps import Services, get_services
 from shoprec.service.intake import canonical_item
 from shoprec.service.openapi_errors import ADMIN, OPTIONAL_KEY, READ, errors
 from shoprec.service.problems import NotFound
-from shoprec.service.routes.recommendations import recommendation_out
+from shoprec.service.routes.recommendations import answer_in_plan, planned, recommendation_out
 from shoprec.service.schemas import Id, ItemIn, ItemOut, ItemWritten, SimilarOut, SimilarQuery
 
 router = APIRouter(tags=["items"])
@@ -38,14 +40,26 @@ async def get_item(item_id: ItemId, services: ServicesDep) -> ItemOut:
 @router.get("/v1/items/{item_id}/similar", response_model=SimilarOut, dependencies=[Depends(require_read)],
             responses=errors(*READ, 404, 503), openapi_extra=OPTIONAL_KEY)
 async def similar_items(item_id: ItemId, query: Annotated[SimilarQuery, Query()], services: ServicesDep) -> SimilarOut:
-    """Items like this one (never itself, never deleted or out-of-stock items)."""
+    """Items like this one (never itself, never deleted or out-of-stock items). With `user_id`, a
+    shopper in a running experiment on similar items gets their variant's answer (`variant`); the
+    answer's `request_id` goes on the events it leads to."""
     engine = services.recommender()
     item_fields(services, item_id)  # 404 for an item not in the catalogue
+    request_id = uuid.uuid4().hex
+    plan = await planned(services.experiments, "similar", query.user_id, engine)
+    runtime = services.experiments
+
+    def answer(chosen: RecommendationEngine, model: str | None) -> list[Recommendation]:
+        return runtime.similar_engine(chosen, model).similar(item_id, query.k, explain=query.explain)
+
     try:
-        recs = engine.similar(item_id, query.k, explain=query.explain)
+        recs, _, teams = answer_in_plan(runtime, plan, engine, None, query.k, request_id, answer)
     except ShoprecError as exc:  # listed after the bundle was trained: nothing known about it yet
         raise NotFound(str(exc)) from exc
-    return SimilarOut(item_id=item_id, bundle=engine.bundle.version, items=[recommendation_out(r, query.explain) for r in recs])
+    runtime.record(request_id, "similar", query.user_id, [r.item_id for r in recs], plan, teams)
+    return SimilarOut(item_id=item_id, bundle=engine.bundle.version, request_id=request_id,
+                      variant=plan.variant if plan else None, experiment=plan.experiment.name if plan else None,
+                      items=[recommendation_out(r, query.explain) for r in recs])
 
 
 @router.put("/v1/items/{item_id}", response_model=ItemWritten, dependencies=[Depends(require_admin)],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -27,10 +28,21 @@ router = APIRouter(tags=["search"], dependencies=[Depends(require_read)])
 def search(query: Annotated[SearchQuery, Query()], services: Annotated[Services, Depends(get_services)]) -> SearchOut:
     """Products matching `q`, `k` per page, with the total and facet counts over every match;
     titles highlighted (HTML-escaped, matched words in <mark>). With `user_id`, the first results
-    are re-ranked by the shopper's history. Out-of-stock and deleted items are never returned."""
-    result = services.searcher().search(query.q, mode=query.mode, k=query.k, offset=(query.page - 1) * query.k,
-                                        filters=item_filters(query), sort=query.sort, user_id=query.user_id)
-    return search_out(services, query, result)
+    are re-ranked by the shopper's history. Out-of-stock and deleted items are never returned.
+
+    With `user_id`, a shopper in a running search experiment is answered in their variant's search
+    mode (`variant`); the answer's `request_id` goes on the events it leads to (positions 1..k on
+    this page)."""
+    searcher = services.searcher()
+    plan = services.experiments.plan("search", query.user_id)
+    mode = plan.arms[0].target if plan is not None else query.mode
+    result = searcher.search(query.q, mode=mode, k=query.k, offset=(query.page - 1) * query.k,
+                             filters=item_filters(query), sort=query.sort, user_id=query.user_id)
+    answer = search_out(services, query, result)
+    if plan is not None:
+        answer.variant, answer.experiment = plan.variant, plan.experiment.name
+    services.experiments.record(answer.request_id, "search", query.user_id, [h.item_id for h in answer.hits], plan)
+    return answer
 
 
 @router.get("/v1/autocomplete", response_model=AutocompleteOut, responses=errors(*READ, 501), openapi_extra=OPTIONAL_KEY)
@@ -41,14 +53,15 @@ def autocomplete(query: Annotated[AutocompleteQuery, Query()], services: Annotat
 
 
 def search_out(services: Services, query: SearchQuery, result: Any) -> SearchOut:
-    """A SearchResult as the API shows it, with each hit's price, brand and category from the catalogue."""
+    """A SearchResult as the API shows it, with each hit's price, brand and category from the catalogue,
+    under a new `request_id`."""
     hits = []
     for hit in result.hits:
         item = services.catalogue.get(hit.item_id) or {}
         hits.append(HitOut(item_id=hit.item_id, score=hit.score, title=hit.title, highlight=hit.highlight,
                            category=item.get("category"), brand=item.get("brand"), price=item.get("price")))
     facets = {name: [FacetValue(value=str(v), count=int(n)) for v, n in _pairs(values)] for name, values in (result.facets or {}).items()}
-    return SearchOut(q=query.q, total=result.total, page=query.page, k=query.k, hits=hits, facets=facets)
+    return SearchOut(q=query.q, total=result.total, page=query.page, k=query.k, request_id=uuid.uuid4().hex, hits=hits, facets=facets)
 
 
 def _pairs(values: Any) -> list[tuple[Any, Any]]:

@@ -9,6 +9,7 @@ refresh them after posting an event. The shopper is the one the signed session n
 from __future__ import annotations
 
 import html
+import uuid
 from importlib import resources
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -28,7 +29,7 @@ from shoprec.ranking.limits import MAX_SEARCH_DEPTH
 from shoprec.service.auth import require_page
 from shoprec.service.deps import Services, get_services
 from shoprec.service.problems import NotBuilt, NotFound
-from shoprec.service.routes.recommendations import item_filters
+from shoprec.service.routes.recommendations import answer_in_plan, item_filters
 from shoprec.service.routes.search import search_out
 from shoprec.service.schemas import SORTS, Id, SearchQuery
 from shoprec.service.storefront import shoppers
@@ -76,6 +77,8 @@ def search_page(request: Request, services: ServicesDep, q: str = "", category: 
         result = services.searcher().search(query.q, mode=query.mode, k=query.k, offset=(page - 1) * PAGE_K,
                                             filters=item_filters(query), sort=query.sort, user_id=user.user_id)
         context["result"] = search_out(services, query, result)
+        services.experiments.record(context["result"].request_id, "search", user.user_id,
+                                    [h.item_id for h in context["result"].hits], None)
         context["facets"] = facet_links(context["result"].facets, chosen)
     except NotBuilt as exc:
         context["problem"] = exc.message
@@ -135,7 +138,7 @@ def item_page(request: Request, services: ServicesDep, item_id: Annotated[Id, Pa
     item = services.catalogue.get(item_id)
     if item is None:
         return _page(request, services, "missing.html", user, item_id=item_id, status_code=404)
-    return _page(request, services, "item.html", user, item=item, similar=similar(services, item_id),
+    return _page(request, services, "item.html", user, item=item, similar=similar(services, item_id, user.user_id),
                  for_you=for_you(services, user.user_id), because=because(services, user.user_id))
 
 
@@ -173,19 +176,21 @@ def because_fragment(request: Request, services: ServicesDep) -> Response:
 
 @router.get("/shelves/similar/{item_id}", response_class=HTMLResponse)
 def similar_fragment(request: Request, services: ServicesDep, item_id: Annotated[Id, Path()]) -> Response:
-    return templates.TemplateResponse(request, "_shelf.html", {"shelf": similar(services, item_id)})
+    user = current_shopper(request, services)
+    return templates.TemplateResponse(request, "_shelf.html", {"shelf": similar(services, item_id, user.user_id)})
 
 
 # ------------------------------------------------------------------ shelves' content
 def for_you(services: Services, user: str) -> dict[str, Any]:
-    """The "for you" shelf."""
+    """The "for you" shelf (the shopper's experiment variant on recommendations, if one runs)."""
     return _shelf("for-you", "For you", "/shelves/for-you",
-                  lambda engine: engine.recommend(user, SHELF_K, filters=ItemFilters(in_stock=True), explain=True), services)
+                  lambda engine, model: engine.recommend(user, SHELF_K, filters=ItemFilters(in_stock=True), explain=True,
+                                                         model=model), services, ("recommendations", user))
 
 
 def because(services: Services, user: str) -> dict[str, Any]:
     """The "because you viewed …" shelf, titled after the item the shopper touched last."""
-    shelf = _shelf("because", "Because you viewed …", "/shelves/because", lambda engine: [], services)
+    shelf = _shelf("because", "Because you viewed …", "/shelves/because", lambda engine, model: [], services)
     if services.engine is None:
         return shelf
     anchor, recs = services.recommender().because_you_viewed(user, SHELF_K)
@@ -195,16 +200,32 @@ def because(services: Services, user: str) -> dict[str, Any]:
     return shelf
 
 
-def similar(services: Services, item_id: str) -> dict[str, Any]:
+def similar(services: Services, item_id: str, user: str | None = None) -> dict[str, Any]:
     """The "similar items" shelf of an item page."""
     return _shelf("similar", "Similar items", f"/shelves/similar/{item_id}",
-                  lambda engine: engine.similar(item_id, SHELF_K), services)
+                  lambda engine, model: services.experiments.similar_engine(engine, model).similar(item_id, SHELF_K),
+                  services, ("similar", user))
 
 
-def _shelf(key: str, title: str, src: str, fetch: Any, services: Services) -> dict[str, Any]:
-    shelf: dict[str, Any] = {"key": key, "title": title, "src": src, "items": [], "problem": None, "anchor": None}
+def _shelf(key: str, title: str, src: str, fetch: Any, services: Services,
+           shown: tuple[str, str | None] | None = None) -> dict[str, Any]:
+    """A shelf from `fetch(engine, model)`; with `shown` (surface, shopper), answered in the shopper's
+    experiment variant and recorded as shown under a `request_id` its cards' links carry
+    (shoprec.experiments; the product page posts its view with it)."""
+    shelf: dict[str, Any] = {"key": key, "title": title, "src": src, "items": [], "problem": None, "anchor": None,
+                             "request_id": None}
     try:
-        shelf["items"] = _cards(services, fetch(services.recommender()))
+        engine = services.recommender()
+        if shown is None:
+            shelf["items"] = _cards(services, fetch(engine, None))
+            return shelf
+        runtime, request_id = services.experiments, uuid.uuid4().hex
+        plan = runtime.plan(*shown)
+        if plan is not None and runtime.needs_loading(plan, engine):
+            runtime.load(plan, engine)
+        recs, _, teams = answer_in_plan(runtime, plan, engine, None, SHELF_K, request_id, fetch)
+        runtime.record(request_id, shown[0], shown[1], [r.item_id for r in recs], plan, teams)
+        shelf.update(items=_cards(services, recs), request_id=request_id)
     except ShoprecError as exc:
         shelf["problem"] = str(exc)
     return shelf

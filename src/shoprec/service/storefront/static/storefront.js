@@ -51,12 +51,14 @@
 
   // ---- events
   var LABELS = { view: "Viewed", add_to_cart: "Added to cart", purchase: "Purchased" };
-  function postEvent(itemId, type) {
+  function postEvent(itemId, type, shownIn) {
     if (!apiKey) {
       toast("This storefront is read-only (no storefront key).", true);
       return Promise.resolve(false);
     }
-    var body = JSON.stringify({ user_id: user, item_id: itemId, event_type: type });
+    var event = { user_id: user, item_id: itemId, event_type: type };
+    if (shownIn) { event.request_id = shownIn.requestId; event.position = shownIn.position; }
+    var body = JSON.stringify(event);
     return fetch("/v1/events", { method: "POST", headers: headers({ "Content-Type": "application/json" }), body: body })
       .then(function (r) {
         if (!r.ok) {
@@ -75,8 +77,20 @@
       .then(function () { button.disabled = false; });
   });
 
+  // A product opened from a shelf or search results carries the list's request id and the card's
+  // position (?rid=&pos=): its view is credited to that list as a click (docs/experiments.md).
+  function shownIn() {
+    var params = new URLSearchParams(window.location.search);
+    var requestId = params.get("rid");
+    var position = parseInt(params.get("pos"), 10);
+    if (!requestId || !/^[A-Za-z0-9_-]{1,64}$/.test(requestId) || !(position >= 1)) { return null; }
+    // Dropped from the address: a link shared or bookmarked is not a click on this list.
+    if (window.history && window.history.replaceState) { window.history.replaceState(null, "", window.location.pathname); }
+    return { requestId: requestId, position: position };
+  }
+
   var product = document.querySelector("[data-auto-view]");
-  if (product && apiKey) { postEvent(product.getAttribute("data-item-id"), "view"); }
+  if (product && apiKey) { postEvent(product.getAttribute("data-item-id"), "view", shownIn()); }
 
   // ---- autocomplete
   var box = document.getElementById("search-box");

@@ -1,0 +1,40 @@
+"""The log of lists shown and their outcomes: retries stored once, retention, erasure."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from shoprec.experiments.shown import Outcome, Served, ShownLog, erase_user, path_in
+
+DAY = 86_400_000
+
+
+def test_retries_are_stored_once_and_old_rows_are_pruned(tmp_path: Path) -> None:
+    log = ShownLog(tmp_path / "shown.sqlite")
+    now = int(time.time() * 1000)
+    log.record_served(Served("old", now - 100 * DAY, "u1", "search", None, None, ["i1"]))
+    assert log.served("old") is None  # the first write of a process prunes (then at most hourly)
+    log.record_served(Served("old", now - 100 * DAY, "u1", "search", None, None, ["i1"]))
+    log.record_served(Served("new", now, "u1", "search", None, None, ["i1", "i2"]))
+    click = Outcome(now, "u1", "i2", "click", request_id="new", position=2, key="h:new:2")
+    assert log.record_outcomes([click, click]) == 1
+    assert log.record_outcomes([Outcome(now - 100 * DAY, "u1", "i1", "purchase", 3.0, key="h2")]) == 1
+    assert log.prune(now) == 2  # the list and the purchase older than 90 days
+    assert log.served("old") is None and log.served("new") is not None
+    assert [o.request_id for o in log.outcomes_of(["u1"], 0)] == ["new"]
+    log.close()
+
+
+def test_erasure_deletes_the_shoppers_rows_only(tmp_path: Path) -> None:
+    assert erase_user(tmp_path, "u1") == 0  # no log yet: nothing to do, nothing created
+    assert not path_in(tmp_path).exists()
+    log = ShownLog(path_in(tmp_path))
+    now = int(time.time() * 1000)
+    for user in ("u1", "u2"):
+        log.record_served(Served(f"r-{user}", now, user, "recommendations", "e", "A", ["i1"]))
+        log.record_outcomes([Outcome(now, user, "i1", "click", request_id=f"r-{user}", position=1)])
+    assert erase_user(tmp_path, "u1") == 2
+    assert log.served("r-u1") is None and log.served("r-u2") is not None
+    assert not log.outcomes_of(["u1"], 0) and log.outcomes_of(["u2"], 0)
+    log.close()
