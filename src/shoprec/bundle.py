@@ -72,7 +72,10 @@ def bundles_dir(workspace: Path) -> Path:
 def new_bundle_folder(workspace: Path) -> Path:
     """A new, empty bundle folder (with `models/`); it becomes a bundle when `write_bundle(...,
     folder=...)` writes its manifest, and is never made current before."""
-    version = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{os.getpid()}-{time.time_ns() % 10**6:06d}"
+    # UTC time to the microsecond, then the process: versions sort in the order they were made
+    # (list_bundles, prune --keep), two trainings in one second included.
+    now = time.time_ns() // 1000
+    version = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**6)) + f".{now % 10**6:06d}Z-{os.getpid()}"
     path = bundles_dir(workspace) / version
     (path / "models").mkdir(parents=True)
     return path

@@ -73,6 +73,8 @@ def test_search_open_an_item_add_to_cart_and_the_shelf_changes(shop: Path, tmp_p
             after = _shelf_ids(page, "for-you")
             assert len(after) == 8 and after != before and chosen not in after
             assert "Because you viewed" in (page.text_content("#shelf-because h2") or "")
+            on_page = [i for shelf in ("similar", "because", "for-you") for i in _shelf_ids(page, shelf)]
+            assert len(on_page) == len(set(on_page)) and chosen not in on_page  # no item on two shelves, nor the item itself
             page.screenshot(path=str(tmp_path / "storefront.png"), full_page=True)
             assert (tmp_path / "storefront.png").stat().st_size > 10_000
             if os.environ.get("SHOPREC_DOCS_SCREENSHOT") == "1":

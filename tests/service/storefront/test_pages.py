@@ -116,3 +116,24 @@ def test_api_only_mode_serves_no_pages(shop: Path) -> None:
     with TestClient(create_app(settings_for(shop, storefront=False))) as api_only:
         assert api_only.get("/").status_code == 404
         assert api_only.get("/health").status_code == 200
+
+
+def _shelf_ids(page: str) -> dict[str, list[str]]:
+    return {shelf: _card_ids(page, shelf) for shelf in ("similar", "because", "for-you") if f'id="shelf-{shelf}"' in page}
+
+
+def test_no_item_is_on_two_shelves_of_a_page_and_fragments_agree(client: TestClient) -> None:
+    sign_in(client, "shelf-shopper")
+    for item in ("i000012", "i000013"):  # a history: "because you viewed" is filled, and similar to the item above it
+        client.post("/v1/events", json={"user_id": "shelf-shopper", "item_id": item, "event_type": "view"}, headers=STOREFRONT)
+    page = client.get("/items/i000013").text
+    shelves = _shelf_ids(page)
+    assert all(shelves.values()), shelves  # every shelf has items
+    every = [item for ids in shelves.values() for item in ids]
+    assert len(every) == len(set(every)) and "i000013" not in every
+    assert all(len(ids) == 8 for ids in shelves.values())  # excluding above still fills each shelf
+    # What the page's JavaScript refreshes is each shelf as the page shows it.
+    for shelf, src in re.findall(r'id="shelf-([a-z-]+)" data-shelf-src="([^"]+)"', page):
+        assert _card_ids(client.get(html.unescape(src)).text) == shelves[shelf]
+    home = _shelf_ids(client.get("/").text)
+    assert not set(home["for-you"]) & set(home["because"])

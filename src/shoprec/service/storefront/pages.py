@@ -56,8 +56,7 @@ def mount(app: FastAPI) -> None:
 def home(request: Request, services: ServicesDep) -> Response:
     """Search box, the shopper's "for you" shelf and "because you viewed"."""
     user = current_shopper(request, services)
-    return _page(request, services, "home.html", user, for_you=for_you(services, user.user_id),
-                 because=because(services, user.user_id))
+    return _page(request, services, "home.html", user, **page_shelves(services, user.user_id))
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -138,8 +137,7 @@ def item_page(request: Request, services: ServicesDep, item_id: Annotated[Id, Pa
     item = services.catalogue.get(item_id)
     if item is None:
         return _page(request, services, "missing.html", user, item_id=item_id, status_code=404)
-    return _page(request, services, "item.html", user, item=item, similar=similar(services, item_id, user.user_id),
-                 for_you=for_you(services, user.user_id), because=because(services, user.user_id))
+    return _page(request, services, "item.html", user, item=item, **page_shelves(services, user.user_id, item_id))
 
 
 @router.get("/report", response_class=HTMLResponse)
@@ -163,15 +161,18 @@ def report_file(services: ServicesDep) -> Response:
 
 # ------------------------------------------------------------------ shelves (fragments the JS refreshes)
 @router.get("/shelves/for-you", response_class=HTMLResponse)
-def for_you_fragment(request: Request, services: ServicesDep) -> Response:
+def for_you_fragment(request: Request, services: ServicesDep, item: Annotated[Id | None, Query()] = None) -> Response:
+    """The "for you" shelf as its page shows it (`item`: on that item's page, below its other shelves)."""
     user = current_shopper(request, services)
-    return templates.TemplateResponse(request, "_shelf.html", {"shelf": for_you(services, user.user_id)})
+    shelves = page_shelves(services, user.user_id, item, upto="for_you")
+    return templates.TemplateResponse(request, "_shelf.html", {"shelf": shelves["for_you"]})
 
 
 @router.get("/shelves/because", response_class=HTMLResponse)
-def because_fragment(request: Request, services: ServicesDep) -> Response:
+def because_fragment(request: Request, services: ServicesDep, item: Annotated[Id | None, Query()] = None) -> Response:
     user = current_shopper(request, services)
-    return templates.TemplateResponse(request, "_shelf.html", {"shelf": because(services, user.user_id)})
+    shelves = page_shelves(services, user.user_id, item, upto="because")
+    return templates.TemplateResponse(request, "_shelf.html", {"shelf": shelves["because"]})
 
 
 @router.get("/shelves/similar/{item_id}", response_class=HTMLResponse)
@@ -181,23 +182,53 @@ def similar_fragment(request: Request, services: ServicesDep, item_id: Annotated
 
 
 # ------------------------------------------------------------------ shelves' content
-def for_you(services: Services, user: str) -> dict[str, Any]:
-    """The "for you" shelf (the shopper's experiment variant on recommendations, if one runs)."""
-    return _shelf("for-you", "For you", "/shelves/for-you",
-                  lambda engine, model: engine.recommend(user, SHELF_K, filters=ItemFilters(in_stock=True), explain=True,
-                                                         model=model), services, ("recommendations", user))
+def page_shelves(services: Services, user: str, item_id: str | None = None, upto: str | None = None) -> dict[str, Any]:
+    """A page's shelves, assembled once in the page's order: an item page shows similar items, then
+    "because you viewed", then "for you"; the home page "for you", then "because you viewed". Each
+    shelf leaves out what the shelves above it show (and the page's own item), so no item is on a
+    page twice. `upto` stops after that shelf (a fragment needs only the shelves down to its own)."""
+    order = ("similar", "because", "for_you") if item_id is not None else ("for_you", "because")
+    shown: set[str] = {item_id} if item_id is not None else set()
+    query = "" if item_id is None else "?" + urlencode({"item": item_id})
+    shelves: dict[str, Any] = {}
+    for name in order:
+        if name == "similar":
+            shelves[name] = similar(services, str(item_id), user)
+        elif name == "because":
+            shelves[name] = because(services, user, frozenset(shown), "/shelves/because" + query)
+        else:
+            shelves[name] = for_you(services, user, frozenset(shown), "/shelves/for-you" + query)
+        shown.update(card["item_id"] for card in shelves[name]["items"])
+        if name == upto:
+            break
+    return shelves
 
 
-def because(services: Services, user: str) -> dict[str, Any]:
-    """The "because you viewed …" shelf, titled after the item the shopper touched last."""
-    shelf = _shelf("because", "Because you viewed …", "/shelves/because", lambda engine, model: [], services)
+def for_you(services: Services, user: str, exclude: frozenset[str] = frozenset(), src: str = "/shelves/for-you") -> dict[str, Any]:
+    """The "for you" shelf (the shopper's experiment variant on recommendations, if one runs),
+    without the items in `exclude`."""
+    return _shelf("for-you", "For you", src,
+                  lambda engine, model: _without(engine.recommend(user, SHELF_K + len(exclude), filters=ItemFilters(in_stock=True),
+                                                                  explain=True, model=model), exclude),
+                  services, ("recommendations", user))
+
+
+def because(services: Services, user: str, exclude: frozenset[str] = frozenset(), src: str = "/shelves/because") -> dict[str, Any]:
+    """The "because you viewed …" shelf, titled after the item the shopper touched last, without the
+    items in `exclude`."""
+    shelf = _shelf("because", "Because you viewed …", src, lambda engine, model: [], services)
     if services.engine is None:
         return shelf
-    anchor, recs = services.recommender().because_you_viewed(user, SHELF_K)
+    anchor, recs = services.recommender().because_you_viewed(user, SHELF_K + len(exclude))
     if anchor is not None:
         title = (services.catalogue.get(anchor) or {}).get(S.TITLE) or anchor
-        shelf.update(title=f"Because you viewed {title}", anchor=anchor, items=_cards(services, recs))
+        shelf.update(title=f"Because you viewed {title}", anchor=anchor, items=_cards(services, _without(recs, exclude)))
     return shelf
+
+
+def _without(recs: list[Any], exclude: frozenset[str]) -> list[Any]:
+    """The first SHELF_K of `recs` whose items are not in `exclude`."""
+    return [r for r in recs if r.item_id not in exclude][:SHELF_K]
 
 
 def similar(services: Services, item_id: str, user: str | None = None) -> dict[str, Any]:
