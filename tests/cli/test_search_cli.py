@@ -27,7 +27,9 @@ def _workspace(tmp_path: Path) -> str:
 
 
 def _search(ws: str, *args: str) -> dict:  # type: ignore[type-arg]
-    result = CliRunner().invoke(cli, ["search", "--workspace", ws, "--json", *args])
+    # lexical unless told: the sentence model is covered in tests/search/test_answer.py
+    mode = () if "--mode" in args else ("--mode", "lexical")
+    result = CliRunner().invoke(cli, ["search", "--workspace", ws, "--json", *mode, *args])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -35,22 +37,25 @@ def _search(ws: str, *args: str) -> dict:  # type: ignore[type-arg]
 def test_search_a_catalogue_without_events(tmp_path: Path) -> None:
     ws = _workspace(tmp_path)
     found = _search(ws, "drill")
-    assert found["total"] == 2 and {i["item_id"] for i in found["items"]} == {"a", "c"}
-    assert set(found["items"][0]) == {"item_id", "title", "score", "highlight"}
-    assert "<mark>Drill</mark>" in found["items"][0]["highlight"]
-    assert found["facets"]["brand"] == {"Bosch": 2}
-    assert found["facets"]["category"] == {"Tools": 2, "Tools > Accessories": 1, "Tools > Power Tools": 1}
+    assert found["total"] == 2 and {i["item_id"] for i in found["hits"]} == {"a", "c"}
+    assert set(found) == {"q", "total", "page", "k", "hits", "facets"} and found["q"] == "drill"
+    assert set(found["hits"][0]) == {"item_id", "title", "score", "highlight", "category", "brand", "price"}
+    assert found["hits"][0]["brand"] == "Bosch" and isinstance(found["hits"][0]["price"], float)
+    assert "<mark>Drill</mark>" in found["hits"][0]["highlight"]
+    assert found["facets"]["brand"] == [{"value": "Bosch", "count": 2}]
+    assert {f["value"]: f["count"] for f in found["facets"]["category"]} == {"Tools": 2, "Tools > Accessories": 1,
+                                                                              "Tools > Power Tools": 1}
     assert (Path(ws) / "search" / "lexical" / "state.json").exists()
 
 
 def test_filters_sort_and_pages(tmp_path: Path) -> None:
     ws = _workspace(tmp_path)
-    assert [i["item_id"] for i in _search(ws, "drill", "--in-stock")["items"]] == ["a"]
-    assert [i["item_id"] for i in _search(ws, "--category", "tools", "--sort", "price_asc")["items"]] == ["b", "c", "a"]
-    assert [i["item_id"] for i in _search(ws, "--brand", "BOSCH", "--price-max", "50")["items"]] == ["c"]
+    assert [i["item_id"] for i in _search(ws, "drill", "--in-stock")["hits"]] == ["a"]
+    assert [i["item_id"] for i in _search(ws, "--category", "tools", "--sort", "price_asc")["hits"]] == ["b", "c", "a"]
+    assert [i["item_id"] for i in _search(ws, "--brand", "BOSCH", "--price-max", "50")["hits"]] == ["c"]
     second = _search(ws, "--sort", "price_desc", "--k", "2", "--page", "2")
-    assert second["total"] == 4 and [i["item_id"] for i in second["items"]] == ["c", "b"]  # 99, 30 | 25, 15.5
-    text = CliRunner().invoke(cli, ["search", "--workspace", ws, "--", "-drill"])
+    assert second["total"] == 4 and [i["item_id"] for i in second["hits"]] == ["c", "b"]  # 99, 30 | 25, 15.5
+    text = CliRunner().invoke(cli, ["search", "--workspace", ws, "--mode", "lexical", "--", "-drill"])
     assert text.exit_code == 0 and "Cordless Drill" in text.stdout
 
 
@@ -60,12 +65,12 @@ def test_a_changed_catalogue_is_searched_at_once(tmp_path: Path) -> None:
     more = tmp_path / "more.csv"
     more.write_text("item_id,title\ne,Whistling Kettle\n")
     assert CliRunner().invoke(cli, ["ingest", str(more), "--kind", "items", "--workspace", ws]).exit_code == 0
-    assert [i["item_id"] for i in _search(ws, "kettle")["items"]] == ["e"]
+    assert [i["item_id"] for i in _search(ws, "kettle")["hits"]] == ["e"]
 
 
 def test_user_is_accepted_and_the_missing_personalisation_is_said(tmp_path: Path) -> None:
     ws = _workspace(tmp_path)
-    result = CliRunner().invoke(cli, ["search", "--workspace", ws, "--user", "u1", "hammer"])
+    result = CliRunner().invoke(cli, ["search", "--workspace", ws, "--mode", "lexical", "--user", "u1", "hammer"])
     assert result.exit_code == 0
     assert "not personalised" in result.stderr and "Claw Hammer" in result.stdout
 
@@ -82,7 +87,7 @@ def test_suggestions(tmp_path: Path) -> None:
 
 def test_bad_input_is_a_shoprec_error(tmp_path: Path) -> None:
     ws = _workspace(tmp_path)
-    bad_range = CliRunner().invoke(cli, ["search", "--workspace", ws, "--price-min", "5", "--price-max", "1", "x"])
+    bad_range = CliRunner().invoke(cli, ["search", "--workspace", ws, "--mode", "lexical", "--price-min", "5", "--price-max", "1", "x"])
     assert isinstance(bad_range.exception, ConfigError)
-    empty = CliRunner().invoke(cli, ["search", "--workspace", str(tmp_path / "empty"), "x"])
+    empty = CliRunner().invoke(cli, ["search", "--workspace", str(tmp_path / "empty"), "--mode", "lexical", "x"])
     assert isinstance(empty.exception, ShoprecError) and "holds no items" in str(empty.exception)

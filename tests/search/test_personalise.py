@@ -163,10 +163,10 @@ def test_the_search_command_personalises_with_user(workspace: Path) -> None:
     runner = CliRunner()
 
     def top(user: str | None) -> list[str]:
-        args = ["search", "summer", "--workspace", str(workspace), "--json", "--k", "6"] + (["--user", user] if user else [])
+        args = ["search", "summer", "--workspace", str(workspace), "--json", "--mode", "lexical", "--k", "6"] + (["--user", user] if user else [])
         result = runner.invoke(cli, args)
         assert result.exit_code == 0, result.output
-        return [hit["item_id"] for hit in json.loads(result.stdout)["items"]]
+        return [hit["item_id"] for hit in json.loads(result.stdout)["hits"]]
 
     plain, shoe, hat = top(None), top("shoe-fan"), top("hat-fan")
     assert sorted(plain) == sorted(shoe) == sorted(hat) == sorted(ids)

@@ -1,9 +1,12 @@
 """SearchEngine: the one facade the CLI, the service and evaluation call for product search.
 
 Modes: `lexical` (tantivy), `semantic` (sentence embeddings), `hybrid` (both fused, see
-hybrid.py) and `ltr` (hybrid candidates re-ranked by the learned ranker, see ranker.py). Facets
-and the total always come from the lexical engine. An empty query or a sort other than relevance
-is answered by the lexical engine whatever the mode. With `user_id`, the top results are
+hybrid.py), `ltr` (hybrid candidates re-ranked by the learned ranker, see ranker.py) and `auto`
+(the best one this workspace has: ltr with a trained ranker, else hybrid with the sentence model,
+else lexical; `resolve_mode`). Facets come from the lexical engine; `total` counts what the pages
+of the mode answering can show (lexical: its matches; semantic, hybrid and ltr rank every item
+that passes the filters). An empty query or a sort other than relevance is answered by the
+lexical engine whatever the mode. With `user_id`, the top results are
 re-ranked for the shopper (personalise.py).
 
 It degrades instead of failing: without the deep extra (no sentence model) semantic, hybrid and
@@ -42,6 +45,7 @@ from shoprec.search.text import MAX_QUERY_CHARS, QueryTerm, highlight, query_tok
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "lexical", "semantic", "ltr")
+AUTO = "auto"  # the best trained mode (resolve_mode)
 _BATCH = 128  # queries embedded together when tuning or training (below the semantic query cache)
 
 
@@ -108,6 +112,18 @@ class SearchEngine:
         ids = self._items[S.ITEM_ID].astype(str)
         self._titles = {i: t for i, t in zip(ids, self._items[S.TITLE].tolist()) if isinstance(t, str)}
         self.features = SearchFeatures(self.lexical, self.semantic, self._items, self._popularity)
+        self._fields: dict[str, dict[str, object]] | None = None
+
+    def item_fields(self, item_id: str) -> dict[str, object] | None:
+        """One catalogue item's category, brand and price as search knows them (None for a missing
+        value), or None for an unknown item."""
+        if self._fields is None:
+            frame = self._items.reindex(columns=[S.ITEM_ID, S.CATEGORY, S.BRAND, S.PRICE])
+            frame = frame.astype(object).where(frame.notna(), None)
+            self._fields = {str(row[S.ITEM_ID]): {S.CATEGORY: row[S.CATEGORY], S.BRAND: row[S.BRAND],
+                                                  S.PRICE: None if row[S.PRICE] is None else float(row[S.PRICE])}
+                            for row in frame.to_dict("records")}
+        return self._fields.get(item_id)
 
     def _notice(self, message: str) -> None:
         if message not in self.notices:
@@ -115,9 +131,19 @@ class SearchEngine:
             log.warning(message)
 
     # ---------------------------------------------------------------- ranking
+    def resolve_mode(self, mode: str) -> str:
+        """`mode`, with `auto` read as the best this workspace has: `ltr` when a search ranker is
+        trained, else `hybrid` when the sentence model is loaded, else `lexical`."""
+        if mode != AUTO:
+            return mode
+        if self.semantic is None:
+            return "lexical"
+        return "ltr" if self.ranker is not None else "hybrid"
+
     def _effective_mode(self, mode: str) -> str:
+        mode = self.resolve_mode(mode)
         if mode not in MODES:
-            raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+            raise ConfigError(f"mode must be one of {', '.join((*MODES, AUTO))}, got {mode!r}")
         if mode != "lexical" and self.semantic is None:
             self._notice(f"{mode} search needs the sentence model ({deep_hint()}); answering lexically")
             return "lexical"
@@ -185,10 +211,16 @@ class SearchEngine:
             return self.lexical.search(query, k=k, offset=offset, filters=filters, sort=sort)
         # One lexical call gives the facets and the total, whatever ranks the page.
         overview = self.lexical.search(query, k=k, offset=offset, filters=filters, facets=True, highlight=True)
+        mode = self._effective_mode(mode)
         if mode == "lexical" and user_id is None:
             return overview
         depth = offset + k if user_id is None else max(offset + k, self.personal.depth)
         ranked = self.ranked(query, mode, depth, filters)
+        # The total counts what this mode's pages can show. Lexical pages show the lexical matches
+        # (the overview's count). Semantic, hybrid and ltr rank every item that passes the filters
+        # (the semantic engine scores them all), so the lexical count, taken before, could be
+        # smaller than the hits of the first page.
+        total = overview.total if mode == "lexical" or self.semantic is None else self.semantic.count(filters)
         if user_id is not None:
             ranked = self.personalise(query, ranked, user_id)
         page = ranked[offset:offset + k]
@@ -196,7 +228,7 @@ class SearchEngine:
         terms = [QueryTerm((t,)) for t in query_tokens(query)]
         hits = [Hit(item, score, self._titles.get(item),
                     marks[item] if item in marks else highlight(self._titles.get(item), terms)) for item, score in page]
-        return SearchResult(overview.total, hits, overview.facets, overview.relaxed)
+        return SearchResult(max(total, len(ranked)), hits, overview.facets, overview.relaxed)
 
     # ---------------------------------------------------------------- personalisation
     def personalise(self, query: str, ranked: Sequence[tuple[str, float]], user_id: str) -> Scored:

@@ -315,16 +315,24 @@ class SemanticIndex:
         self._remember(query, vector)
         return vector
 
+    def _allowed(self, filters: ItemFilters | None) -> np.ndarray:
+        allowed = self._alive.copy()
+        if filters is not None and not filters.is_empty:
+            passing = self._facts.index[filters.mask(self._facts.reset_index())]
+            allowed &= np.isin(self._ids, passing.to_numpy())
+        return allowed
+
+    def count(self, filters: ItemFilters | None = None) -> int:
+        """How many items a query can reach (all those passing `filters`)."""
+        return int(self._allowed(filters).sum()) if len(self) else 0
+
     def search(self, query: str, k: int = 10, filters: ItemFilters | None = None) -> list[tuple[str, float]]:
         """The `k` items closest to `query` by cosine, best first, as (item_id, score)."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
         if not query.strip() or not len(self):
             return []
-        allowed = self._alive.copy()
-        if filters is not None and not filters.is_empty:
-            passing = self._facts.index[filters.mask(self._facts.reset_index())]
-            allowed &= np.isin(self._ids, passing.to_numpy())
+        allowed = self._allowed(filters)
         n_allowed = int(allowed.sum())
         if not n_allowed:
             return []

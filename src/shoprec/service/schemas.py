@@ -109,7 +109,7 @@ class SearchQuery(FilterQuery):
     k: int = Field(10, ge=1, le=MAX_K)
     page: int = Field(1, ge=1, le=10_000)
     sort: Sort = "relevance"
-    mode: Literal["hybrid", "lexical", "semantic", "ltr"] = "hybrid"
+    mode: Literal["auto", "hybrid", "lexical", "semantic", "ltr"] = "auto"
 
     @model_validator(mode="after")
     def _within_reach(self) -> SearchQuery:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from shoprec.search.answer import answer_of, search_answer
 from shoprec.service.auth import require_read
 from shoprec.service.deps import Services, get_services
 from shoprec.service.openapi_errors import OPTIONAL_KEY, READ, errors
@@ -14,8 +15,6 @@ from shoprec.service.routes.recommendations import item_filters
 from shoprec.service.schemas import (
     AutocompleteOut,
     AutocompleteQuery,
-    FacetValue,
-    HitOut,
     SearchOut,
     SearchQuery,
     Suggestion,
@@ -26,9 +25,11 @@ router = APIRouter(tags=["search"], dependencies=[Depends(require_read)])
 
 @router.get("/v1/search", response_model=SearchOut, responses=errors(*READ, 501), openapi_extra=OPTIONAL_KEY)
 def search(query: Annotated[SearchQuery, Query()], services: Annotated[Services, Depends(get_services)]) -> SearchOut:
-    """Products matching `q`, `k` per page, with the total and facet counts over every match;
-    titles highlighted (HTML-escaped, matched words in <mark>). With `user_id`, the first results
-    are re-ranked by the shopper's history. Out-of-stock and deleted items are never returned.
+    """Products matching `q`, `k` per page, with the total (what the pages can show) and facet
+    counts; titles highlighted (HTML-escaped, matched words in <mark>). `mode` (default `auto`: `ltr`
+    when a search ranker is trained, else `hybrid` when the sentence model is loaded, else
+    `lexical`). With `user_id`, the first results are re-ranked by the shopper's history.
+    Out-of-stock and deleted items are never returned. `shoprec search --json` prints the same answer.
 
     With `user_id`, a shopper in a running search experiment is answered in their variant's search
     mode (`variant`); the answer's `request_id` goes on the events it leads to (positions 1..k on
@@ -36,9 +37,9 @@ def search(query: Annotated[SearchQuery, Query()], services: Annotated[Services,
     searcher = services.searcher()
     plan = services.experiments.plan("search", query.user_id)
     mode = plan.arms[0].target if plan is not None else query.mode
-    result = searcher.search(query.q, mode=mode, k=query.k, offset=(query.page - 1) * query.k,
-                             filters=item_filters(query), sort=query.sort, user_id=query.user_id)
-    answer = search_out(services, query, result)
+    found = search_answer(searcher, query.q, mode=mode, k=query.k, page=query.page, filters=item_filters(query),
+                          sort=query.sort, user_id=query.user_id, lookup=services.catalogue.get)
+    answer = SearchOut(**found, request_id=uuid.uuid4().hex)
     if plan is not None:
         answer.variant, answer.experiment = plan.variant, plan.experiment.name
     services.experiments.record(answer.request_id, "search", query.user_id, [h.item_id for h in answer.hits], plan)
@@ -53,17 +54,7 @@ def autocomplete(query: Annotated[AutocompleteQuery, Query()], services: Annotat
 
 
 def search_out(services: Services, query: SearchQuery, result: Any) -> SearchOut:
-    """A SearchResult as the API shows it, with each hit's price, brand and category from the catalogue,
-    under a new `request_id`."""
-    hits = []
-    for hit in result.hits:
-        item = services.catalogue.get(hit.item_id) or {}
-        hits.append(HitOut(item_id=hit.item_id, score=hit.score, title=hit.title, highlight=hit.highlight,
-                           category=item.get("category"), brand=item.get("brand"), price=item.get("price")))
-    facets = {name: [FacetValue(value=str(v), count=int(n)) for v, n in _pairs(values)] for name, values in (result.facets or {}).items()}
-    return SearchOut(q=query.q, total=result.total, page=query.page, k=query.k, request_id=uuid.uuid4().hex, hits=hits, facets=facets)
-
-
-def _pairs(values: Any) -> list[tuple[Any, Any]]:
-    # a facet as {value: count} or as [(value, count)]
-    return list(values.items()) if isinstance(values, dict) else [tuple(v) for v in values]
+    """A SearchResult as the API shows it (shoprec.search.answer, what `shoprec search --json` prints
+    too), with each hit's price, brand and category from the catalogue, under a new `request_id`."""
+    answer = answer_of(result, query.q, k=query.k, page=query.page, lookup=services.catalogue.get)
+    return SearchOut(**answer, request_id=uuid.uuid4().hex)
