@@ -12,6 +12,7 @@ workspace) drops what it derived from the erased shopper within a second.
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from dataclasses import dataclass, field
@@ -84,7 +85,17 @@ class Services:
     @cached_property
     def sessions(self) -> SessionSigner:
         """Signs and checks shoppers' session tokens (sessions.py)."""
-        return SessionSigner(session_secret(self.workspace, self.settings.session_secret))
+        return SessionSigner(self._session_secret)
+
+    @cached_property
+    def admin_sessions(self) -> SessionSigner:
+        """Signs and checks the dashboard's admin sessions: a key derived apart from shoppers', so no
+        shopper's token is ever an admin's (service/admin/access.py)."""
+        return SessionSigner(hmac.new(self._session_secret, b"shoprec admin session", "sha256").digest())
+
+    @cached_property
+    def _session_secret(self) -> bytes:
+        return session_secret(self.workspace, self.settings.session_secret)
 
     @cached_property
     def experiments(self) -> ExperimentRuntime:

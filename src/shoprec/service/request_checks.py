@@ -13,14 +13,14 @@ The body is read here whole (the body limit, limits.py, is checked before) and h
 
 from __future__ import annotations
 
-import json
 import re
 from urllib.parse import unquote_to_bytes
 
 import numpy as np
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shoprec.data.validate import MAX_JSON_DEPTH
+from shoprec.service.limits import read_body, replaying, send_error
 from shoprec.service.problems import error_body
 
 MAX_QUERY_BYTES = 8192
@@ -47,23 +47,14 @@ class RequestChecksMiddleware:
         if scope["method"] not in _BODY_METHODS or not _json_content(scope):
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)  # within the body limit, checked outside this middleware
         if body is None:
             return  # the client went away
         problem = body_problem(body)
         if problem is not None:
             await _refuse(send, 422, "invalid_request", problem, "body")
             return
-        handed = False
-
-        async def replay() -> Message:
-            nonlocal handed
-            if not handed:
-                handed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 def url_problem(raw_path: bytes, query: bytes) -> tuple[int, str, str, str] | None:
@@ -109,19 +100,5 @@ def _json_content(scope: Scope) -> bool:
     return True  # FastAPI reads a body without a content type as JSON
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    parts: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        parts.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(parts)
-
-
 async def _refuse(send: Send, status: int, code: str, message: str, field: str) -> None:
-    body = json.dumps(error_body(code, message, [{"field": field, "message": message, "type": code}])).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, status, error_body(code, message, [{"field": field, "message": message, "type": code}]))

@@ -9,7 +9,6 @@ browser use it, and the dashboard's buttons can be plain forms), valid for `ADMI
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -27,14 +26,14 @@ ADMIN_SUBJECT = "admin"
 def admin_session(request: Request, services: Services) -> bool:
     """Whether the request holds a valid admin session cookie."""
     token = request.cookies.get(ADMIN_COOKIE)
-    return bool(token) and _admin_signer(services).user(token) == ADMIN_SUBJECT
+    return bool(token) and services.admin_sessions.user(token) == ADMIN_SUBJECT
 
 
 def sign_in(response: Response, request: Request, services: Services, key: str) -> bool:
     """Set the admin session cookie on `response` when `key` is an admin key; False otherwise."""
     if not is_admin(services, key):
         return False
-    token = _admin_signer(services).sign(ADMIN_SUBJECT, ADMIN_MAX_AGE_S)
+    token = services.admin_sessions.sign(ADMIN_SUBJECT, ADMIN_MAX_AGE_S)
     response.set_cookie(ADMIN_COOKIE, token, max_age=ADMIN_MAX_AGE_S, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/admin")
     return True
@@ -49,11 +48,3 @@ async def require_admin_page(request: Request, services: Annotated[Services, Dep
     if is_admin(services, request.headers.get(HEADER)) or admin_session(request, services):
         return
     raise Unauthorized("the admin dashboard needs an admin key: sign in at /admin/login")
-
-
-def _admin_signer(services: Services):  # type: ignore[no-untyped-def]
-    # A signer of its own (its key derived apart from shoppers'), so a shopper's token is never an admin's.
-    from shoprec.service.sessions import SessionSigner, session_secret
-
-    secret = session_secret(services.workspace, services.settings.session_secret)
-    return SessionSigner(hmac.new(secret, b"shoprec admin session", "sha256").digest())
