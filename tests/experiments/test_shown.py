@@ -34,7 +34,28 @@ def test_erasure_deletes_the_shoppers_rows_only(tmp_path: Path) -> None:
     for user in ("u1", "u2"):
         log.record_served(Served(f"r-{user}", now, user, "recommendations", "e", "A", ["i1"]))
         log.record_outcomes([Outcome(now, user, "i1", "click", request_id=f"r-{user}", position=1)])
+    log.flush()  # committed, as the service's writer does within FLUSH_EVERY_S
     assert erase_user(tmp_path, "u1") == 2
     assert log.served("r-u1") is None and log.served("r-u2") is not None
     assert not log.outcomes_of(["u1"], 0) and log.outcomes_of(["u2"], 0)
     log.close()
+
+
+def test_lists_are_committed_by_the_writer_and_a_queued_list_of_an_erased_shopper_is_dropped(tmp_path: Path) -> None:
+    log = ShownLog(path_in(tmp_path))
+    reader = ShownLog(path_in(tmp_path))  # another process's view (the report)
+    now = int(time.time() * 1000)
+    log.record_served(Served("r-u2", now, "u2", "search", None, None, ["i1"]))
+    deadline = time.monotonic() + 10
+    while reader.served("r-u2") is None:  # no flush by the writer's own process
+        assert time.monotonic() < deadline, "the writer thread did not commit the queued list"
+        time.sleep(0.05)
+    log.record_served(Served("r-u1", now, "u1", "search", None, None, ["i1"]))
+    # another process erases u1 while the list is still queued here; following the erasure drops it
+    erase_user(tmp_path, "u1")
+    assert log.delete_user("u1") == 1
+    assert log.served("r-u1") is None and reader.served("r-u1") is None and log.served("r-u2") is not None
+    log.record_served(Served("r-last", now, "u3", "search", None, None, ["i1"]))
+    log.close()  # commits what is queued
+    assert reader.served("r-last") is not None
+    reader.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import click
@@ -46,8 +47,9 @@ def command(workspace: Path, url: str, shoppers: int, days: int, seed: int, k: i
     if report_name:
         from shoprec.experiments.definitions import ExperimentFile
         from shoprec.experiments.report import build_report
-        from shoprec.experiments.shown import ShownLog, path_in
+        from shoprec.experiments.shown import FLUSH_EVERY_S, ShownLog, path_in
 
+        time.sleep(2 * FLUSH_EVERY_S)  # the service commits the lists it answered within FLUSH_EVERY_S
         log = ShownLog(path_in(Path(workspace) / "store"))
         try:
             out["report"] = build_report(ExperimentFile(workspace).get(report_name), log)

@@ -156,6 +156,22 @@ class ExperimentRuntime:
         except Exception:
             log.exception("could not record %d attributable events", len(outcomes))
 
+    def flush(self) -> None:
+        """Commit the lists queued for the shown log now (they are committed within FLUSH_EVERY_S anyway)."""
+        if self._shown is not None:
+            try:
+                self._shown.flush()
+            except Exception:
+                log.exception("could not write the lists shown")
+
+    def forget_user(self, user_id: str) -> None:
+        """Delete the shopper's rows from the record of what was shown (queued ones included)."""
+        if self._shown is not None:
+            try:
+                self._shown.delete_user(user_id)
+            except Exception:
+                log.exception("could not delete an erased shopper's lists shown")
+
     def close(self) -> None:
         if self._shown is not None:
             self._shown.close()

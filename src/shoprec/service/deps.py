@@ -151,6 +151,8 @@ class Services:
     def erase_user(self, user_id: str) -> UserErasure:
         """Erase the shopper from the store and from what this process derived from them; the other
         processes learn of it from the store's erasure log (`follow_erasures`)."""
+        if "experiments" in self.__dict__:
+            self.experiments.flush()  # lists queued for the shown log are deleted (and counted) with the rest
         erased = self.store.delete_user(user_id)
         with self._erasure_lock:
             self.forget_user(user_id)
@@ -161,9 +163,12 @@ class Services:
     def forget_user(self, user_id: str | None) -> None:
         """After an erasure (None: of shoppers no longer known): drop what this process derived from
         the shopper's events: the search engine's click counts and past queries, the history index of
-        rewritten segments. The recommendation engine keeps nothing per shopper."""
+        rewritten segments, the lists recorded as shown to them since (a request answered while the
+        erasure ran). The recommendation engine keeps nothing per shopper."""
         if self.search is not None:
             self.search.forget_user(user_id)
+        if user_id is not None and "experiments" in self.__dict__:  # a list queued or written after the erasure
+            self.experiments.forget_user(user_id)
         if isinstance(self.store, IndexedStore):
             self.store.drop_removed_segments()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +21,7 @@ from shoprec.data.store import Store
 from shoprec.experiments.assignment import assign
 from shoprec.experiments.definitions import ExperimentFile, new_experiment
 from shoprec.experiments.report import build_report
-from shoprec.experiments.shown import ShownLog, path_in
+from shoprec.experiments.shown import FLUSH_EVERY_S, ShownLog, path_in
 from tests.service.conftest import ADMIN, STOREFRONT
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -30,7 +31,8 @@ def _start(shop: Path, name: str = "exp", a: str = "context_popularity", b: str 
     ExperimentFile(shop).start(new_experiment(name, [("A", a), ("B", b)], **options))  # type: ignore[arg-type]
 
 
-def _report(shop: Path, name: str = "exp") -> dict:
+def _report(shop: Path, client: TestClient, name: str = "exp") -> dict:
+    client.app.state.services.experiments.shown.flush()  # type: ignore[attr-defined]  # the writer's job within 0.25 s
     log = ShownLog(path_in(shop / "store"))
     try:
         return build_report(ExperimentFile(shop).get(name), log)
@@ -85,7 +87,7 @@ def test_posted_events_are_attributed_to_the_list_and_reported(client: TestClien
                         "timestamp": pd.Timestamp.now(tz="UTC").isoformat()}
             assert client.post("/v1/events", json=purchase, headers=STOREFRONT).json()["accepted"] == 1
             assert client.post("/v1/events", json=purchase, headers=STOREFRONT).json()["duplicates"] == 1  # a retry
-    report = _report(shop)
+    report = _report(shop, client)
     a, b = report["variants"]["A"], report["variants"]["B"]
     assert (a["users"], a["impressions"], a["clicks"], a["purchases"]) == (1, 5, 1, 0)
     assert (b["users"], b["clicks"], b["purchases"], b["converted_users"]) == (1, 1, 1, 1)
@@ -112,7 +114,7 @@ def test_interleaving_merges_both_variants_and_credits_the_clicked_team(client: 
     position = served.teams.index("B") + 1
     client.post("/v1/events", json={"user_id": user, "item_id": served.items[position - 1], "event_type": "click",
                                     "request_id": answer["request_id"], "position": position}, headers=STOREFRONT)
-    report = _report(shop, "mix")
+    report = _report(shop, client, "mix")
     assert report["variants"]["B"]["wins"] == 1 and report["variants"]["B"]["clicks"] == 1 and report["ties"] == 0
 
 
@@ -122,12 +124,18 @@ def test_erasure_deletes_the_lists_shown_and_their_events(client: TestClient, sh
     answer = client.get("/v1/recommendations", params={"user_id": shopper, "k": 3}).json()
     client.post("/v1/events", json={"user_id": shopper, "item_id": answer["items"][0]["item_id"], "event_type": "click",
                                     "request_id": answer["request_id"], "position": 1}, headers=STOREFRONT)
+    client.app.state.services.experiments.shown.flush()  # type: ignore[attr-defined]  # the writer's job within 0.25 s
     log = ShownLog(path_in(shop / "store"))
     try:
         assert log.served(answer["request_id"]) is not None and log.outcomes_of([shopper], 0)
         erased = client.delete(f"/v1/users/{shopper}", headers=ADMIN).json()
         assert erased["shown_rows"] == 2
         assert log.served(answer["request_id"]) is None and not log.outcomes_of([shopper], 0)
+        # erased while the list answered is still queued for the writer: deleted and counted too
+        queued = client.get("/v1/recommendations", params={"user_id": "u000008", "k": 3}).json()
+        assert client.delete("/v1/users/u000008", headers=ADMIN).json()["shown_rows"] == 1
+        time.sleep(2 * FLUSH_EVERY_S)
+        assert log.served(queued["request_id"]) is None
     finally:
         log.close()
 
