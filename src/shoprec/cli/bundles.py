@@ -1,9 +1,9 @@
 """`shoprec bundles list|promote|rollback|prune`: which bundle serves, and changing it.
 
 Every change of `bundles/CURRENT` (training, promote, rollback, a service reload naming a version)
-is recorded in `bundles/HISTORY`; rollback goes back along it. A running service keeps serving the
-bundle it loaded until `POST /v1/admin/reload` (or a restart): each command that changes CURRENT
-says so.
+is recorded in `bundles/HISTORY`; rollback goes back along it. A running service follows CURRENT:
+every worker loads the bundle it names within about a second plus the load
+(shoprec.service.bundle_follower); each command that changes CURRENT says so.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from shoprec.operations.bundles import BundleInfo
     from shoprec.training.gate import GateDecision
 
-RELOAD_HINT = ("a running service serves it after a reload: "
-               "curl -X POST http://HOST:PORT/v1/admin/reload -H 'X-API-Key: ADMIN_KEY' (or a restart)")
+RELOAD_HINT = ("a running service on this workspace loads it within seconds, every worker "
+               "(GET /ready names the bundle each serves)")
 
 
 @click.group("bundles")

@@ -39,7 +39,7 @@ def run_server(workspace: Path, host: str, port: int, *, api_keys: tuple[str, ..
     if log_level not in LOG_LEVELS:
         raise click.BadParameter(f"expected one of {', '.join(LOG_LEVELS)}, got {log_level!r}", param_hint="--log-level")
     if not Path(workspace).is_dir():
-        progress.note(f"{workspace} does not exist yet; serving an empty shop (ingest and train into it, then POST /v1/admin/reload)")
+        progress.note(f"{workspace} does not exist yet; serving an empty shop (ingest and train into it: the service loads the bundle once trained)")
     settings = ServiceSettings.from_env(workspace, api_keys=frozenset(api_keys), storefront_key=storefront_key, demo=demo,
                                         read_requires_key=read_requires_key or None, storefront=storefront,
                                         semantic_search=semantic, max_batch_events=max_batch)

@@ -29,6 +29,7 @@ from shoprec.errors import ShoprecError
 from shoprec.experiments.serving import ExperimentRuntime
 from shoprec.ranking.engine import RecommendationEngine
 from shoprec.search.engine import SearchEngine
+from shoprec.service.bundle_follower import BundleFollower
 from shoprec.service.catalogue import ItemCache
 from shoprec.service.catalogue_sync import CatalogueSync
 from shoprec.service.histories import IndexedStore
@@ -81,6 +82,7 @@ class Services:
         self._own_erasures: set[int] = set()  # log entries of this process's erasures, applied already
         self._erasures_due = time.monotonic() + FOLLOW_EVERY_S
         self._prune_due = time.monotonic()
+        self.bundle_follower = BundleFollower(self.settings.workspace)  # serve what bundles/CURRENT names
 
     @cached_property
     def sessions(self) -> SessionSigner:
@@ -125,15 +127,24 @@ class Services:
         """Hand the store's catalogue changes to both engines before answering (catalogue_sync.py)."""
         self.catalogue_sync.apply(self.engine, self.search)
 
-    def reload(self, version: str | None = None) -> Bundle:
+    def reload(self, version: str | None = None, *, make_current: bool = True, unless_serving: bool = False) -> Bundle:
         """Load bundle `version` (default: the one CURRENT names) beside the serving one, then swap
-        (reloader.py: a missing, partial or damaged bundle raises and the serving engine stays)."""
+        (reloader.py: a missing, partial or damaged bundle raises and the serving engine stays). A
+        version named becomes CURRENT unless `make_current` is false, and the other workers follow.
+        `unless_serving`: nothing to do when `version` is serving already (a reload just did it)."""
         with self._reload_lock:
-            bundle, engine = load_for_serving(self.workspace, version, lambda b: open_engine(self.workspace, self.store, b))
+            if unless_serving and self.engine is not None and self.engine.bundle.version == version:
+                return self.engine.bundle
+            bundle, engine = load_for_serving(self.workspace, version, lambda b: open_engine(self.workspace, self.store, b),
+                                              make_current=make_current)
             self.engine, self.not_ready = engine, None  # one reference assignment: requests see old or new
             self.metrics.set_model_version(bundle.version)
             self._reopen_search()  # its personalisation reads the current bundle
             return bundle
+
+    def reloading(self) -> bool:
+        """Whether a reload is loading a bundle in this process now."""
+        return self._reload_lock.locked()
 
     def _bundle(self) -> Bundle | None:
         """The serving engine's bundle (search personalises with it), if one is loaded."""
@@ -244,12 +255,14 @@ def open_services(settings: ServiceSettings, metrics: Metrics | None = None) -> 
 
 
 async def get_services(request: Request) -> Services:
-    """The app's services (a dependency; override it in tests), after following the erasure log when
-    that is due. Async: FastAPI would otherwise hand this to a worker thread on every request; the
+    """The app's services (a dependency; override it in tests), after following the erasure log and
+    bundles/CURRENT when that is due. Async: FastAPI would otherwise hand this to a worker thread on every request; the
     log is read in one only when due (at most every FOLLOW_EVERY_S)."""
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
         raise NotReady("the service is starting")
     if services.erasures_due():
         await run_in_threadpool(services.follow_erasures)
+    if services.bundle_follower.due():
+        services.bundle_follower.follow(services)  # reads a few bytes; a changed bundle loads in its own thread
     return services

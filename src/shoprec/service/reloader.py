@@ -12,11 +12,12 @@ from shoprec.ranking.engine import RecommendationEngine
 from shoprec.service.problems import InvalidInput, NotFound
 
 
-def load_for_serving(workspace: Path, version: str | None,
-                     open_engine: Callable[[Bundle], RecommendationEngine]) -> tuple[Bundle, RecommendationEngine]:
+def load_for_serving(workspace: Path, version: str | None, open_engine: Callable[[Bundle], RecommendationEngine],
+                     *, make_current: bool = True) -> tuple[Bundle, RecommendationEngine]:
     """Bundle `version` (default: the one CURRENT names) and an engine over it, built beside the serving
     one. A missing bundle is NotFound; a partial or damaged one InvalidInput, the serving one untouched.
-    When a version is named, it also becomes CURRENT once it loaded, so that a restart serves it too."""
+    When a version is named, it also becomes CURRENT once it loaded (unless `make_current` is false),
+    so that a restart serves it too, and every other worker follows (bundle_follower.py)."""
     try:
         path = bundles_dir(workspace) / version if version else current_path(workspace)
     except ShoprecError as exc:
@@ -31,6 +32,6 @@ def load_for_serving(workspace: Path, version: str | None,
     except Exception as exc:  # a damaged file fails deep inside numpy, scipy or torch
         raise InvalidInput(f"bundle {path.name} refused, the serving one is kept: damaged bundle: "
                            f"{type(exc).__name__}: {exc}") from exc
-    if version:
+    if version and make_current:
         set_current(workspace, version)
     return bundle, engine
