@@ -32,7 +32,7 @@ def test_a_native_crash_in_one_model_keeps_the_others_and_names_it(tmp_path: Pat
     assert "planted failure" in run.stderr
     assert "shoprec train --models popularity,itemknn,ease" in run.stderr
     bundle = load_current(Path(ws))
-    assert set(bundle.models) == {"popularity", "itemknn", "ease", "context_popularity", "fusion:rrf"}
+    assert set(bundle.models) == {"popularity", "itemknn", "ease", "context_popularity", "similar_items", "fusion:rrf"}
     failed = bundle.manifest["metrics"]["failed"]
     assert set(failed) == {"segfault", "raising"} and "SIGSEGV" in failed["segfault"]
     assert bundle.manifest["metrics"]["fusion"]["members"] == ["popularity", "itemknn", "ease"]

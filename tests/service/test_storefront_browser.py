@@ -2,7 +2,8 @@
 item, add it to the cart, and watch the "for you" shelf change.
 
 Needs /usr/bin/chromium (`apt-get install -y chromium`) and the playwright package; Playwright's own
-browser download is never used. Set SHOPREC_DOCS_SCREENSHOT=1 to also write docs/storefront.png.
+browser download is never used. Set SHOPREC_DOCS_SCREENSHOT=1 to also write docs/storefront.png (the
+item page) and docs/search.png (the search page).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tests.service.conftest import serving
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "storefront.png"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 pytestmark = pytest.mark.browser
 
@@ -56,6 +57,7 @@ def test_search_open_an_item_add_to_cart_and_the_shelf_changes(shop: Path, tmp_p
             page.wait_for_selector("#results .card")
             assert page.locator("#results .card mark").count() > 0
             assert page.locator(".facets a.facet").count() > 0
+            _screenshot(page, tmp_path / "search.png")
             first = page.locator("#results .card").first
             chosen = first.get_attribute("data-item-id")
             first.locator("a").click()
@@ -75,12 +77,17 @@ def test_search_open_an_item_add_to_cart_and_the_shelf_changes(shop: Path, tmp_p
             assert "Because you viewed" in (page.text_content("#shelf-because h2") or "")
             on_page = [i for shelf in ("similar", "because", "for-you") for i in _shelf_ids(page, shelf)]
             assert len(on_page) == len(set(on_page)) and chosen not in on_page  # no item on two shelves, nor the item itself
-            page.screenshot(path=str(tmp_path / "storefront.png"), full_page=True)
-            assert (tmp_path / "storefront.png").stat().st_size > 10_000
-            if os.environ.get("SHOPREC_DOCS_SCREENSHOT") == "1":
-                shutil.copyfile(tmp_path / "storefront.png", DOCS_SCREENSHOT)
+            _screenshot(page, tmp_path / "storefront.png")
         finally:
             browser.close()
+
+
+def _screenshot(page, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The whole page as a PNG (and into docs/ with SHOPREC_DOCS_SCREENSHOT=1)."""
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    if os.environ.get("SHOPREC_DOCS_SCREENSHOT") == "1":
+        shutil.copyfile(path, DOCS / path.name)
 
 
 def _wait_until(page, expression: str, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]

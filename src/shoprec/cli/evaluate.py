@@ -4,6 +4,9 @@ With `--tune`, each model's key hyperparameters are first chosen on a validation
 from the split's train side (see `shoprec tune`), then the model is fitted with them on the whole
 train side and measured on test. The chosen values go into the results JSON
 (`results[model]["params"]`, and `tuning` with every trial) and into the report.
+
+`--protocol item-to-item` measures "similar items" instead: one item in, the shopper's next
+item in the session as the answer (shoprec.cli.evaluate_items, docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -155,11 +158,17 @@ def _fmt(value: object, digits: int = 4) -> str:
 @click.command("evaluate")
 @run_options
 @workspace_option
-@click.option("--models", "model_names", default="all", show_default=True, help="Comma-separated model names, or 'all'.")
+@click.option("--protocol", type=click.Choice(["user", "item-to-item"]), default="user", show_default=True,
+              help="user: each test shopper's recommendations from their train history; item-to-item: similar items, "
+                   "one item in, the shopper's next item in the session as the answer (temporal split only; it refuses "
+                   "--tune, --fusion*, --candidates, --stage, --diversity, --include-seen, --report; JSON only).")
+@click.option("--models", "model_names", default=None,
+              help="Comma-separated model names, or 'all' [default: all; item-to-item: popularity,itemknn,content,similar_items].")
 @click.option("--param", "params", multiple=True, metavar="MODEL.NAME=VALUE", help="A hyperparameter for one model.")
 @split_flags
 @click.option("--k", "k_text", default="10,20", show_default=True, help="Cut-offs, comma-separated.")
-@click.option("--targets", help="Event types that count as relevant (default: all but remove_from_cart and search).")
+@click.option("--targets", help="Event types that count as relevant (default: all but remove_from_cart, search and return); "
+                             "item-to-item: those that make pairs.")
 @click.option("--include-seen", is_flag=True, help="Do not exclude items a user had in train from their recommendations.")
 @click.option("--stage", type=click.Choice(["engine", "model"]), default="engine", show_default=True,
               help="engine: what a shopper is shown (exclusions, stock, diversity, fallbacks); model: each model's own top k.")
@@ -171,17 +180,31 @@ def _fmt(value: object, digits: int = 4) -> str:
 @click.option("--tune", is_flag=True, help="Choose each model's key hyperparameters on a validation split carved from train first.")
 @tuning_flags
 @fusion_flags
+@click.option("--gap-minutes", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+              help="item-to-item: inactivity that ends a session (so does a change of the shop's session id).")
+@click.option("--max-pairs", type=click.IntRange(min=1), default=20_000, show_default=True,
+              help="item-to-item: measure a seeded sample of at most this many pairs.")
+@click.option("--pair-seed", type=int, default=42, show_default=True, help="item-to-item: the seed of that sample.")
 @mlflow_option
-def command(workspace: Path, model_names: str, params: tuple[str, ...], split: str, test_fraction: float | None,
-            cutoff: str | None, last_n: int, ratio: float, by: str, seed: int, k_text: str, targets: str | None,
+@click.pass_context
+def command(ctx: click.Context, workspace: Path, protocol: str, model_names: str | None, params: tuple[str, ...],
+            split: str, test_fraction: float | None, cutoff: str | None, last_n: int, ratio: float, by: str, seed: int, k_text: str, targets: str | None,
             include_seen: bool, as_json: str | None, json_out: Path | None, report_path: Path | None, tune: bool,
             metric: str, max_trials: int | None, fusion: str, fusion_members: str | None, n_candidates: int,
-            stage: str = "engine", diversity: str = "none", mlflow_uri: str | None = None) -> None:
+            stage: str = "engine", diversity: str = "none", gap_minutes: float = 30.0, max_pairs: int = 20_000,
+            pair_seed: int = 42, mlflow_uri: str | None = None) -> None:
     """Measure models offline: precision, recall, MAP, NDCG, MRR, hit rate, coverage, novelty, diversity."""
+    from shoprec.cli.evaluate_items import check_protocol_options
+
+    check_protocol_options(ctx, protocol, split)
     request = json_request(as_json, json_out)
     tracker = Tracker.open(mlflow_uri)  # before any work: a missing extra or a bad URI fails now
     options = split_options(split, test_fraction, cutoff, last_n, ratio, by, seed)
-    result = run_evaluation(workspace, model_names, params, split, options, parse_ks(k_text),
+    if protocol == "item-to-item":
+        _item_to_item(workspace, model_names, params, options, parse_ks(k_text), parse_list(targets) or None,
+                      gap_minutes, max_pairs, pair_seed, request.path, request.print, tracker)
+        return
+    result = run_evaluation(workspace, model_names or "all", params, split, options, parse_ks(k_text),
                             parse_list(targets) or None, not include_seen, request.path, report_path,
                             tune_metric=metric if tune else None, max_trials=max_trials, fusion=fusion,
                             fusion_members=fusion_members, n_candidates=n_candidates, print_json=request.print,
@@ -206,3 +229,24 @@ def command(workspace: Path, model_names: str, params: tuple[str, ...], split: s
     click.echo(f"report: {report_path}")
     if "run" in result.files:
         click.echo(f"latest: {result.files['run'].parent / report_path.name} (the storefront's /report page)")
+
+
+def _item_to_item(workspace: Path, model_names: str | None, params: tuple[str, ...], options: dict[str, Any],
+                  ks: tuple[int, ...], targets: list[str] | None, gap_minutes: float, max_pairs: int, seed: int,
+                  json_path: Path | None, print_json: bool, tracker: Tracker | None) -> None:
+    from shoprec.cli.evaluate_items import print_item_tables, run_item_to_item
+
+    result = run_item_to_item(workspace, model_names, params, options, ks, targets, gap_minutes=gap_minutes,
+                              max_pairs=max_pairs, seed=seed, json_path=json_path, print_json=print_json)
+    written = result.files["json"]
+    if tracker is not None:
+        import json
+
+        record = evaluation_record(json.loads(written.read_text(encoding="utf-8")), [written])
+        record.params["protocol"] = "item-to-item"
+        tracker.log("evaluate", record)
+    if print_json:
+        progress.note(f"json: {written}")
+        return
+    print_item_tables(result)
+    click.echo(f"json: {written}")

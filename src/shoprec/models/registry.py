@@ -31,6 +31,7 @@ MODELS: dict[str, str] = {
     "ease": "shoprec.models.ease:EASERecommender",
     "sasrec": "shoprec.models.sasrec:SASRecRecommender",
     "two_tower": "shoprec.models.two_tower:TwoTowerRecommender",
+    "similar_items": "shoprec.models.similar_items:SimilarItemsRecommender",
 }
 # What `shoprec train` fits when no --models is given, chosen by measurement (docs/benchmarks.md,
 # 2026-11-28; NDCG@10 and train seconds on REES46 temporal / MovieLens leave-last / stratified):

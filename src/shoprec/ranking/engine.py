@@ -41,8 +41,11 @@ from shoprec.retrieval.ann import AnnIndex, retrieve
 from shoprec.retrieval.indexes import load_indexes
 
 CONTEXT_POPULARITY = "context_popularity"
-# Item-to-item models, best first: the fallback's and the explanations' notion of "similar".
-SIMILARITY_PREFERENCE = ("itemknn", "itemknn_bm25", "ease", "content", "ials", "puresvd", "bpr", "two_tower")
+SIMILAR_ITEMS = "similar_items"
+# Item-to-item models, best first: "similar items", "because you viewed", the fallback's and the
+# explanations' notion of "similar". similar_items (co-occurrence blended with content by how much
+# behaviour the item has; every bundle `shoprec train` writes has it) first.
+SIMILARITY_PREFERENCE = (SIMILAR_ITEMS, "itemknn", "itemknn_bm25", "ease", "content", "ials", "puresvd", "bpr", "two_tower")
 STAGES = ("personal", "item-to-item", "popular-in-your-categories", "popular")
 
 

@@ -16,12 +16,22 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from shoprec.bundle import current_version
+from shoprec.bundle import Bundle, current_version
+from shoprec.ranking.engine import RecommendationEngine
+from shoprec.service.metrics import Metrics
 
-if TYPE_CHECKING:
-    from shoprec.service.deps import Services
+
+class Services(Protocol):
+    """What the follower needs of shoprec.service.deps.Services (which holds the follower)."""
+
+    engine: RecommendationEngine | None
+    metrics: Metrics
+
+    def reload(self, version: str | None = None, *, make_current: bool = True, unless_serving: bool = False) -> Bundle: ...
+
+    def reloading(self) -> bool: ...
 
 FOLLOW_EVERY_S = 1.0
 log = logging.getLogger(__name__)

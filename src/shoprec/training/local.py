@@ -22,7 +22,7 @@ from shoprec.models.isolated_fit import FitFailed, fit_each
 from shoprec.models.registry import create
 from shoprec.ranking.candidates import DEFAULT_N_CANDIDATES
 from shoprec.ranking.cold_start import ContextPopularity
-from shoprec.ranking.engine import CONTEXT_POPULARITY
+from shoprec.ranking.engine import CONTEXT_POPULARITY, SIMILAR_ITEMS
 from shoprec.ranking.fused import fusion_name
 from shoprec.ranking.plan import learn as learn_fusion
 from shoprec.retrieval.indexes import publish_indexes
@@ -82,6 +82,12 @@ def train_local(workspace: Path, dataset: Dataset, settings: Mapping[str, Mappin
     started = time.perf_counter()
     entries[CONTEXT_POPULARITY] = ContextPopularity().fit(dataset)  # what shoppers with no history get
     seconds[CONTEXT_POPULARITY] = time.perf_counter() - started
+    if SIMILAR_ITEMS not in entries:  # what "similar items" and "because you viewed" answer with
+        similar, similar_seconds, similar_failure = fit_similar_items(dataset, on_start, on_end)
+        if similar is not None:
+            entries[SIMILAR_ITEMS], seconds[SIMILAR_ITEMS] = similar, similar_seconds
+        elif similar_failure is not None:
+            failures[SIMILAR_ITEMS] = similar_failure
     preferred = default_model or ("popularity" if "popularity" in fitted else next(iter(fitted)))
     if methods and len(members) >= 2:
         extra = {} if n_candidates is None else {"n_candidates": n_candidates}
@@ -100,6 +106,26 @@ def train_local(workspace: Path, dataset: Dataset, settings: Mapping[str, Mappin
                         data_snapshot=dict(data_snapshot or {}), metrics=metrics or None, folder=folder,
                         saved=fitted, ann=publish_indexes(folder, entries), make_current=make_current)
     return TrainResult(path, preferred, dataset, seconds, metrics, list(entries), failures)
+
+
+def fit_similar_items(dataset: Dataset, on_start: Callable[[str], None] | None,
+                      on_end: Callable[[str, float, FitFailed | None], None] | None
+                      ) -> tuple[Recommender | None, float, FitFailed | None]:
+    """The bundle's similar-items entry (shoprec.models.similar_items), fitted in this process with its
+    defaults. A failure leaves it out (the engine then answers similar items from another model) and
+    is reported like a model's."""
+    if on_start is not None:
+        on_start(SIMILAR_ITEMS)
+    started = time.perf_counter()
+    try:
+        model: Recommender | None = create(SIMILAR_ITEMS).fit(dataset)
+        failure = None
+    except Exception as exc:  # noqa: BLE001 - one entry failing must not lose the bundle
+        model, failure = None, FitFailed(SIMILAR_ITEMS, f"{type(exc).__name__}: {exc}", crashed=False)
+    took = time.perf_counter() - started
+    if on_end is not None:
+        on_end(SIMILAR_ITEMS, took, failure)
+    return model, took, failure
 
 
 def check_default_model(default_model: str | None, entries: Sequence[str]) -> None:

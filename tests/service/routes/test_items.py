@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 
 from shoprec.bundle import load_current
 from shoprec.data import schema as S
+from shoprec.data.history import Histories
+from shoprec.data.schema import EVENT_TYPE_CODE
 from shoprec.data.store import Store
 from tests.service.conftest import ADMIN, STOREFRONT
 
@@ -29,7 +31,9 @@ def test_get_item_returns_the_catalogue_row(client: TestClient, shop: Path) -> N
 
 def test_similar_items_follow_the_similarity_row_and_never_include_the_item(client: TestClient, shop: Path) -> None:
     bundle = load_current(shop)
-    row = bundle.models["itemknn"].similarity_[bundle.item_ids.index("i000010")].toarray().ravel()
+    anchor = int(bundle.item_ids.index("i000010"))  # type: ignore[arg-type]
+    # the bundle's similar_items entry (every trained bundle has one) scores the one-item history
+    row = bundle.models["similar_items"].score(Histories.from_lists([[(anchor, EVENT_TYPE_CODE["view"], 0)]]))[0]
     items = Store(shop).items()
     out_of_stock = set(items.loc[items[S.IN_STOCK] == False, S.ITEM_ID])  # noqa: E712 - a nullable column
     by_hand = [str(bundle.item_ids.id_of([j])[0]) for j in sorted(range(len(row)), key=lambda j: (-row[j], j)) if row[j] > 0]
