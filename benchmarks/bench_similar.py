@@ -20,6 +20,10 @@ Prints markdown: per dataset, the overall table at each K (hit rate, NDCG, MRR, 
 category, catalogue coverage, fit and scoring seconds, and NDCG@10 over the better of itemknn and
 content) and the table per bucket of the current item's distinct train shoppers (pairs, NDCG@10
 and hit rate@10 per model).
+
+`--grid`: before the test, the blend's `shrink` x `max_trust` grid (its tuning space) and its two
+parts on a validation carve of the train side (temporal, last 20% of train), never on the test
+side: how similar_items' defaults were chosen. One table per dataset, best first.
 """
 
 from __future__ import annotations
@@ -88,6 +92,26 @@ def run(dataset: Dataset, names: list[str], ks: tuple[int, ...], max_pairs: int)
     return evaluate_item_to_item({name: create(name) for name in names}, split, ks, max_pairs=max_pairs)
 
 
+def grid(dataset: Dataset, ks: tuple[int, ...], max_pairs: int) -> str:
+    """The blend's tuning space on a validation carve of the train side (markdown, best NDCG first)."""
+    from shoprec.models.similar_items import SimilarItemsRecommender
+
+    train = make_split(dataset, "temporal", test_fraction=TEST_FRACTION).train
+    validation = make_split(train, "temporal", test_fraction=TEST_FRACTION)
+    space = SimilarItemsRecommender.tuning_space
+    models = {f"similar_items shrink={s:g} max_trust={m:g}": create("similar_items", shrink=s, max_trust=m)
+              for s in space["shrink"] for m in space["max_trust"]}
+    models.update({name: create(name) for name in PARTS})
+    result = evaluate_item_to_item(models, validation, ks, max_pairs=max_pairs)
+    k = result.ks[0]
+    best = max(r[f"ndcg@{k}"] for r in result.results.values())
+    lines = [f"validation: {result.split['n_pairs']:,} pairs", "",
+             f"| model | NDCG@{k} | hit@{k} | NDCG@{k} / best |", "|---|---|---|---|"]
+    for name, r in sorted(result.results.items(), key=lambda kv: -kv[1][f"ndcg@{k}"]):
+        lines.append(f"| {name} | {_f(r[f'ndcg@{k}'])} | {_f(r[f'hit_rate@{k}'])} | {_f(r[f'ndcg@{k}'] / best, 3)} |")
+    return "\n".join(lines)
+
+
 def _f(value: float | None, digits: int = 4) -> str:
     return "–" if value is None or value != value else f"{value:.{digits}f}"
 
@@ -142,6 +166,7 @@ def main() -> None:
     parser.add_argument("--k", default="10,20", help="cut-offs, comma-separated (the first is the headline)")
     parser.add_argument("--data-dir", type=Path, default=SHARED_DATA)
     parser.add_argument("--out", type=Path, help="write every result as JSON here")
+    parser.add_argument("--grid", action="store_true", help="first the blend's tuning space on a validation carve of train")
     args = parser.parse_args()
     n_threads = threads.set_threads()
     names = [n.strip() for n in args.models.split(",") if n.strip()]
@@ -164,6 +189,9 @@ def main() -> None:
             title = f"synthetic shop ({users:,} shoppers, {items:,} items, {events:,} events, seed {args.seed})"
         else:
             raise SystemExit(f"error: unknown dataset {dataset_name!r}, expected rees46 or synthetic")
+        if args.grid:
+            print(f"### {title}: similar_items' tuning space on validation\n\n{grid(dataset, ks[:1], args.max_pairs)}\n",
+                  flush=True)
         result = run(dataset, names, ks, args.max_pairs)
         print(f"### {title}\n\n{describe(dataset_name, dataset, result, time.perf_counter() - started)}\n")
         print(overall_table(result) + "\n")

@@ -22,13 +22,13 @@ KINDS = {"boot": ("Shoes > Boots", "leather boot", "Stompa"), "tent": ("Outdoor 
 
 def _shop() -> Dataset:
     """Eight items of each kind. Boot 0 has one shopper, who also viewed a tent and jeans (thin,
-    misleading co-occurrence). Boot 1 has 40 shoppers, each of whom also viewed sock 0 (strong
+    misleading co-occurrence). Boot 1 has 200 shoppers, each of whom also viewed sock 0 (strong
     co-occurrence across kinds). Other items get background views within their kind."""
     items = [(f"{kind}-{i}", f"{title} model {i}", category, brand, 20.0 + i)
              for kind, (category, title, brand) in KINDS.items() for i in range(8)]
     frame = pd.DataFrame(items, columns=["item_id", "title", "category", "brand", "price"])
     events = [("thin", "boot-0"), ("thin", "tent-3"), ("thin", "jeans-2")]
-    events += [(f"fan-{u}", item) for u in range(40) for item in ("boot-1", "sock-0")]
+    events += [(f"fan-{u}", item) for u in range(200) for item in ("boot-1", "sock-0")]
     rng = np.random.default_rng(3)
     for u in range(60):
         kind = list(KINDS)[u % 4]
@@ -56,14 +56,14 @@ def test_an_item_with_thin_behaviour_gets_items_of_its_own_kind() -> None:
 def test_an_item_with_strong_behaviour_gets_what_its_shoppers_take_with_it() -> None:
     data = _shop()
     similar = _top(SimilarItemsRecommender().fit(data), data, "boot-1", 3)
-    assert similar[0] == "sock-0"  # 40 shoppers viewed both: behaviour is trusted
+    assert similar[0] == "sock-0"  # 200 shoppers viewed both: behaviour is trusted
     assert all(item.startswith("boot-") for item in similar[1:])  # then content fills in
 
 
 def test_trust_is_max_trust_times_shoppers_over_shoppers_plus_shrink() -> None:
     data = _shop()
     model = SimilarItemsRecommender(shrink=10.0, max_trust=0.8).fit(data)
-    for item, shoppers in (("boot-0", 1), ("boot-1", 40), ("sock-0", 40)):  # background views avoid items 0 and 1
+    for item, shoppers in (("boot-0", 1), ("boot-1", 200), ("sock-0", 200)):  # background views avoid items 0 and 1
         index = int(data.item_ids.index(item))  # type: ignore[arg-type]
         assert model.trust_[index] == pytest.approx(0.8 * shoppers / (shoppers + 10.0))
     untouched = np.asarray(data.interactions().sum(axis=0)).ravel() == 0
@@ -77,3 +77,14 @@ def test_trust_is_max_trust_times_shoppers_over_shoppers_plus_shrink() -> None:
 def test_bad_parameters_are_refused(params: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         SimilarItemsRecommender(**params).fit(_shop())  # type: ignore[arg-type]
+
+
+def test_the_engine_answers_similar_items_from_the_blend() -> None:
+    from shoprec.ranking.engine import RecommendationEngine
+
+    data = _shop()
+    itemknn = ItemKNNRecommender(neighbours=20).fit(data)
+    engine = RecommendationEngine.offline({"itemknn": itemknn, "similar_items": SimilarItemsRecommender().fit(data)}, data)
+    assert engine.similarity_name == "similar_items"  # preferred over itemknn when the bundle has both
+    similar = [r.item_id for r in engine.similar("boot-0", 5)]
+    assert len(similar) == 5 and all(item.startswith("boot-") for item in similar) and "boot-0" not in similar
