@@ -154,3 +154,6 @@ def test_similar_items_and_because_you_viewed(engine):
     anchor, recs = engine.because_you_viewed("u31", 3)
     assert anchor in history_items("u31")
     assert recs and not {r.item_id for r in recs} & history_items("u31")
+    other, _ = engine.because_you_viewed("u31", 3, besides=[anchor])  # an item page's own item is left out
+    assert other is not None and other != anchor and other in history_items("u31")
+    assert engine.because_you_viewed("u31", 3, besides=sorted(history_items("u31")))[0] is None

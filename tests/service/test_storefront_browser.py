@@ -51,6 +51,9 @@ def test_search_open_an_item_add_to_cart_and_the_shelf_changes(shop: Path, tmp_p
             assert shopper and shopper.startswith("visitor-")
             before = _shelf_ids(page, "for-you")
             assert len(before) == 8
+            elsewhere = str(items.loc[items[S.BRAND] != brand, S.ITEM_ID].iloc[0])  # a product of another brand first
+            page.goto(f"{url}/items/{elsewhere}")
+            page.wait_for_selector("#toast:not([hidden])")  # its view was posted
 
             page.fill("#search-box", brand.lower())
             page.press("#search-box", "Enter")
@@ -73,8 +76,10 @@ def test_search_open_an_item_add_to_cart_and_the_shelf_changes(shop: Path, tmp_p
             _wait_until(page, f"document.body.dataset.shelvesVersion !== '{stamp}'")
             assert page.text_content("#toast") == "Added to cart"
             after = _shelf_ids(page, "for-you")
-            assert len(after) == 8 and after != before and chosen not in after
-            assert "Because you viewed" in (page.text_content("#shelf-because h2") or "")
+            assert len(after) == 8 and after != before and chosen not in after and elsewhere not in after
+            # "because you viewed" is about the product opened before: this one's similar items are above it
+            elsewhere_title = str(items.loc[items[S.ITEM_ID] == elsewhere, S.TITLE].iloc[0])
+            assert page.text_content("#shelf-because h2") == f"Because you viewed {elsewhere_title}"
             on_page = [i for shelf in ("similar", "because", "for-you") for i in _shelf_ids(page, shelf)]
             assert len(on_page) == len(set(on_page)) and chosen not in on_page  # no item on two shelves, nor the item itself
             _screenshot(page, tmp_path / "storefront.png")

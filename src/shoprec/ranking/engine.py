@@ -14,7 +14,7 @@ all a shopper with no history gets. The service and `shoprec recommend` both cal
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -228,12 +228,17 @@ class RecommendationEngine:
             chosen += _fill(scores, allowed, {c[0] for c in chosen}, k - len(chosen), stage)
         return self._answer(chosen[:k], single if explain else None)
 
-    def because_you_viewed(self, user_id: str, k: int = 10) -> tuple[str | None, list[Recommendation]]:
-        """The shopper's most recent item still in the bundle, and items similar to it they have not had."""
+    def because_you_viewed(self, user_id: str, k: int = 10, *, besides: Collection[str] = ()) -> tuple[str | None, list[Recommendation]]:
+        """The shopper's most recent item still in the bundle (other than those in `besides`: an item
+        page's own item, which its "similar items" answer already), and items similar to it they
+        have not had."""
         history = history_of(self._require_store(), self.bundle, user_id)
-        if not len(history.items):
+        skip = {i for i in (self.bundle.item_ids.index(str(b)) for b in besides) if i is not None}
+        keep = ~np.isin(history.items, list(skip)) if skip else np.ones(len(history.items), dtype=bool)
+        if not keep.any():
             return None, []
-        anchor = str(self.bundle.item_ids.id_of([int(history.items[np.argmax(history.timestamps)])])[0])
+        latest = np.flatnonzero(keep)[np.argmax(history.timestamps[keep])]
+        anchor = str(self.bundle.item_ids.id_of([int(history.items[latest])])[0])
         had = set(self.bundle.item_ids.id_of(np.unique(history.items)).tolist())
         similar = [r for r in self.similar(anchor, min(MAX_K, k + len(had))) if r.item_id not in had]
         return anchor, similar[:k]

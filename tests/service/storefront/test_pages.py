@@ -118,6 +118,15 @@ def test_api_only_mode_serves_no_pages(shop: Path) -> None:
         assert api_only.get("/health").status_code == 200
 
 
+def _section(page: str, shelf: str) -> str:
+    start = page.index(f'id="shelf-{shelf}"')
+    return html.unescape(page[start:page.index("</section>", start)])
+
+
+def _title(client: TestClient, item: str) -> str:
+    return str(client.get(f"/v1/items/{item}").json()["title"])
+
+
 def _shelf_ids(page: str) -> dict[str, list[str]]:
     return {shelf: _card_ids(page, shelf) for shelf in ("similar", "because", "for-you") if f'id="shelf-{shelf}"' in page}
 
@@ -135,5 +144,10 @@ def test_no_item_is_on_two_shelves_of_a_page_and_fragments_agree(client: TestCli
     # What the page's JavaScript refreshes is each shelf as the page shows it.
     for shelf, src in re.findall(r'id="shelf-([a-z-]+)" data-shelf-src="([^"]+)"', page):
         assert _card_ids(client.get(html.unescape(src)).text) == shelves[shelf]
-    home = _shelf_ids(client.get("/").text)
+    # the item page's "because you viewed" is about the shopper's latest other item (its own item's
+    # similar items are the shelf above); the home page's about the latest item
+    assert "Because you viewed" in page and _title(client, "i000012") in _section(page, "because")
+    home_page = client.get("/").text
+    assert _title(client, "i000013") in _section(home_page, "because")
+    home = _shelf_ids(home_page)
     assert not set(home["for-you"]) & set(home["because"])

@@ -195,7 +195,8 @@ def page_shelves(services: Services, user: str, item_id: str | None = None, upto
         if name == "similar":
             shelves[name] = similar(services, str(item_id), user)
         elif name == "because":
-            shelves[name] = because(services, user, frozenset(shown), "/shelves/because" + query)
+            shelves[name] = because(services, user, frozenset(shown), "/shelves/because" + query,
+                                    besides=() if item_id is None else (item_id,))
         else:
             shelves[name] = for_you(services, user, frozenset(shown), "/shelves/for-you" + query)
         shown.update(card["item_id"] for card in shelves[name]["items"])
@@ -213,13 +214,16 @@ def for_you(services: Services, user: str, exclude: frozenset[str] = frozenset()
                   services, ("recommendations", user))
 
 
-def because(services: Services, user: str, exclude: frozenset[str] = frozenset(), src: str = "/shelves/because") -> dict[str, Any]:
-    """The "because you viewed …" shelf, titled after the item the shopper touched last, without the
-    items in `exclude`."""
+def because(services: Services, user: str, exclude: frozenset[str] = frozenset(), src: str = "/shelves/because",
+            besides: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The "because you viewed …" shelf, titled after the item the shopper touched last other than
+    `besides` (an item page's own item: its similar items are the shelf above), without the items
+    in `exclude`."""
     shelf = _shelf("because", "Because you viewed …", src, lambda engine, model: [], services)
+    shelf["besides"] = besides
     if services.engine is None:
         return shelf
-    anchor, recs = services.recommender().because_you_viewed(user, SHELF_K + len(exclude))
+    anchor, recs = services.recommender().because_you_viewed(user, SHELF_K + len(exclude), besides=besides)
     if anchor is not None:
         title = (services.catalogue.get(anchor) or {}).get(S.TITLE) or anchor
         shelf.update(title=f"Because you viewed {title}", anchor=anchor, items=_cards(services, _without(recs, exclude)))
