@@ -137,3 +137,27 @@ def test_autocomplete_passes_through(shop: Path) -> None:
     engine = SearchEngine.open(shop)
     suggestions = engine.autocomplete("ten", k=5)
     assert suggestions and all("ten" in s["text"].lower() for s in suggestions)
+
+
+def test_pages_past_the_candidates_neither_repeat_nor_skip_items(shop: Path) -> None:
+    """With 4 candidates per engine, 30 results take merges over deeper lists; every page must come
+    from one ranking: pages concatenated hold each item once, and page 1 does not change when a
+    deeper page is asked for."""
+    from dataclasses import replace
+
+    engine = SearchEngine.open(shop)
+    engine.hybrid = replace(engine.hybrid, candidates=4)
+    for query in ("kitchen knife", "tent", "wireless headphones"):
+        deep = [i for i, _ in engine.ranked(query, "hybrid", 30)]
+        assert len(deep) == len(set(deep)) and len(deep) == min(30, engine.semantic.count())  # type: ignore[union-attr]
+        pages = [h.item_id for offset in range(0, 30, 3) for h in engine.search(query, mode="hybrid", k=3, offset=offset).hits]
+        assert pages == deep
+        assert [i for i, _ in engine.ranked(query, "hybrid", 4)] == deep[:4]
+
+
+def test_tiers_take_each_depth_s_ranking_after_the_items_above() -> None:
+    rankings = {2: [("a", 1.0), ("b", 0.9), ("c", 0.5)],
+                4: [("c", 2.0), ("a", 1.0), ("d", 0.7), ("b", 0.6), ("e", 0.1)],
+                8: [("e", 3.0), ("c", 2.0), ("a", 1.0), ("b", 0.5)]}  # exhausted: fewer than 8
+    assert [i for i, _ in engine_module.tiered(rankings.__getitem__, 2, 2)] == ["a", "b"]
+    assert [i for i, _ in engine_module.tiered(rankings.__getitem__, 10, 2)] == ["a", "b", "c", "d", "e"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -190,14 +190,17 @@ class SearchEngine:
         if mode == "semantic":
             assert self.semantic is not None
             return self.semantic.search(query[:MAX_QUERY_CHARS], n, filters)
-        lists = self.candidates(query, max(n, fusion.candidates), filters)
+        return tiered(lambda depth: self._merged(query, mode, depth, filters, fusion), n, fusion.candidates)
+
+    def _merged(self, query: str, mode: str, depth: int, filters: SearchFilters | None, fusion: HybridSettings) -> Scored:
+        """Hybrid or ltr over each engine's top `depth` (every item of them, best first)."""
+        lists = self.candidates(query, depth, filters)
         if mode == "hybrid":
-            return fuse_lists(lists, fusion)[:n]
+            return fuse_lists(lists, fusion)
         assert self.ranker is not None
         ids, features = self.features.build(query, lists[LEXICAL], lists[SEMANTIC])
         scores = self.ranker.predict(features)
-        order = np.argsort(-scores, kind="stable")
-        return [(ids[i], float(scores[i])) for i in order[:n]]
+        return [(ids[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
 
     def search(self, query: str, *, mode: str = "hybrid", k: int = 10, offset: int = 0,
                filters: SearchFilters | None = None, sort: str = "relevance", user_id: str | None = None) -> SearchResult:
@@ -304,3 +307,28 @@ class SearchEngine:
 
 def deep_hint() -> str:
     return "pip install 'shoprec[deep]'"
+
+
+def tiered(merge: Callable[[int], Scored], n: int, base: int) -> Scored:
+    """The first `n` of a ranking that merges each engine's top `depth`, made deterministic across
+    depths: positions 1..base come from the merge at depth `base`, positions base+1..2*base from the
+    merge at 2*base (less what the first tier holds), and so on, doubling. A merge over deeper
+    lists can put an item above one it ranked lower over shallower lists (a candidate found only
+    deeper in both lists), so asking for page 1 and then page 12 would otherwise show one ranking
+    and then another: items repeated or never shown. The first tier is what a page within the
+    first `base` results always got."""
+    out: Scored = []
+    seen: set[str] = set()
+    depth = max(1, base)
+    while True:
+        merged = merge(depth)
+        for item, score in merged:
+            if len(out) >= depth:
+                break
+            if item not in seen:
+                seen.add(item)
+                out.append((item, score))
+        if len(out) >= n or len(merged) < depth or len(out) < depth:  # enough, or nothing deeper to find
+            return out[:n]
+        depth *= 2
+

@@ -62,12 +62,13 @@ def gather(services: Services) -> dict[str, Any]:
 
 @router.post("/admin/bundles/promote")
 def promote(services: ServicesDep, version: Annotated[str, Form(max_length=200)]) -> Response:
-    """Load bundle `version` whole and make it current in this process (as POST /v1/admin/reload does)."""
+    """Load bundle `version` whole, serve it in this process and make it current (as POST
+    /v1/admin/reload does): the other workers follow bundles/CURRENT."""
     try:
         bundle = services.reload(version)
     except ShoprecError as exc:
         return _back(problem=f"bundle {version} was not promoted: {exc}")
-    return _back(done=f"bundle {bundle.version} is current and serves in this process")
+    return _back(done=f"bundle {bundle.version} is current: it serves in this process now, in every worker within seconds")
 
 
 @router.post("/admin/bundles/rollback")
