@@ -63,14 +63,20 @@ def train_local(workspace: Path, dataset: Dataset, settings: Mapping[str, Mappin
     unless `make_current` is false. The validation numbers are recorded with their definition
     (shoprec.training.validation), so that a later gate can compare bundles on the same data.
 
-    A model that fails is left out (see `TrainResult.failures`); when every model fails nothing is
-    written and a ShoprecError says why. `on_start(name)` and `on_end(name, seconds, failure)` are
+    Besides `settings`' models, the bundle gets `similar_items` (shoprec.models.similar_items: what
+    similar items and "because you viewed" answer with; fitted like the others, never a fusion
+    member) and `context_popularity` (what a shopper with no history gets).
+
+    A model that fails is left out (see `TrainResult.failures`); when every model asked for fails
+    nothing is written and a ShoprecError says why. `on_start(name)` and `on_end(name, seconds, failure)` are
     called around each model's fit (the command's progress lines).
     """
     models = {name: create(name, **given) for name, given in settings.items()}
+    if SIMILAR_ITEMS not in models:  # what "similar items" and "because you viewed" answer with; not a fusion member
+        models[SIMILAR_ITEMS] = create(SIMILAR_ITEMS)
     folder = new_bundle_folder(workspace)
     fitted, seconds, failures = fit_each(models, dataset, folder, isolate=isolate, on_start=on_start, on_end=on_end)
-    if not fitted:
+    if not set(fitted) & set(settings):
         shutil.rmtree(folder, ignore_errors=True)
         raise ShoprecError(f"every model failed, no bundle written: {failed_list(failures)}")
     members = [name for name in members if name in fitted]
@@ -82,12 +88,6 @@ def train_local(workspace: Path, dataset: Dataset, settings: Mapping[str, Mappin
     started = time.perf_counter()
     entries[CONTEXT_POPULARITY] = ContextPopularity().fit(dataset)  # what shoppers with no history get
     seconds[CONTEXT_POPULARITY] = time.perf_counter() - started
-    if SIMILAR_ITEMS not in entries:  # what "similar items" and "because you viewed" answer with
-        similar, similar_seconds, similar_failure = fit_similar_items(dataset, on_start, on_end)
-        if similar is not None:
-            entries[SIMILAR_ITEMS], seconds[SIMILAR_ITEMS] = similar, similar_seconds
-        elif similar_failure is not None:
-            failures[SIMILAR_ITEMS] = similar_failure
     preferred = default_model or ("popularity" if "popularity" in fitted else next(iter(fitted)))
     if methods and len(members) >= 2:
         extra = {} if n_candidates is None else {"n_candidates": n_candidates}
@@ -106,26 +106,6 @@ def train_local(workspace: Path, dataset: Dataset, settings: Mapping[str, Mappin
                         data_snapshot=dict(data_snapshot or {}), metrics=metrics or None, folder=folder,
                         saved=fitted, ann=publish_indexes(folder, entries), make_current=make_current)
     return TrainResult(path, preferred, dataset, seconds, metrics, list(entries), failures)
-
-
-def fit_similar_items(dataset: Dataset, on_start: Callable[[str], None] | None,
-                      on_end: Callable[[str, float, FitFailed | None], None] | None
-                      ) -> tuple[Recommender | None, float, FitFailed | None]:
-    """The bundle's similar-items entry (shoprec.models.similar_items), fitted in this process with its
-    defaults. A failure leaves it out (the engine then answers similar items from another model) and
-    is reported like a model's."""
-    if on_start is not None:
-        on_start(SIMILAR_ITEMS)
-    started = time.perf_counter()
-    try:
-        model: Recommender | None = create(SIMILAR_ITEMS).fit(dataset)
-        failure = None
-    except Exception as exc:  # noqa: BLE001 - one entry failing must not lose the bundle
-        model, failure = None, FitFailed(SIMILAR_ITEMS, f"{type(exc).__name__}: {exc}", crashed=False)
-    took = time.perf_counter() - started
-    if on_end is not None:
-        on_end(SIMILAR_ITEMS, took, failure)
-    return model, took, failure
 
 
 def check_default_model(default_model: str | None, entries: Sequence[str]) -> None:
