@@ -20,7 +20,6 @@ Protocol (docs/evaluation.md, "Item-to-item"):
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from shoprec.data.dataset import Dataset
 from shoprec.data.history import Histories
 from shoprec.errors import ConfigError, ShoprecError
 from shoprec.evaluation.metrics import accuracy_per_user, catalogue_coverage, item_categories, item_matrix
-from shoprec.evaluation.runner import DEFAULT_TARGET_EVENT_TYPES, MAX_BATCH_CELLS, dataset_counts
+from shoprec.evaluation.runner import DEFAULT_TARGET_EVENT_TYPES, MAX_BATCH_CELLS, dataset_counts, json_safe
 from shoprec.evaluation.splits import MS_PER_MINUTE, Split
 from shoprec.models.base import Recommender, event_type_codes
 
@@ -80,21 +79,11 @@ class ItemToItemResult:
     def to_dict(self) -> dict[str, Any]:
         """`{"protocol": "item-to-item", "dataset", "split", "results": {model: {"ndcg@10": ...}},
         "bucket_pairs": {label: n}, "buckets": {model: {label: {...}}}}`; NaN becomes null."""
-        return _json_safe({"protocol": "item-to-item", "dataset": self.dataset, "split": self.split,
+        return json_safe({"protocol": "item-to-item", "dataset": self.dataset, "split": self.split,
                            "results": self.results, "bucket_pairs": self.bucket_pairs, "buckets": self.buckets})
 
     def write_json(self, path: Path) -> None:
         write_atomic(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 # --------------------------------------------------------------------- pairs

@@ -101,18 +101,19 @@ class EvaluationResult:
             out["model_stage"] = self.model_stage
         if self.fusion:
             out["fusion"] = self.fusion
-        return _json_safe(out)
+        return json_safe(out)
 
     def write_json(self, path: Path) -> None:
         """Write `to_dict()` as indented JSON."""
         write_atomic(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """`value` as JSON can hold it: keys as strings, numpy scalars as Python, NaN and infinities as null."""
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
