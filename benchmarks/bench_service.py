@@ -12,7 +12,9 @@ sending its next request as soon as the previous one is answered, for `--seconds
 warm-up. A request counts as an error unless it is answered 200 with a non-empty list (search:
 with a total). Recommendations ask for k=10 for a shopper drawn at random (nine in ten known to
 the store, one in ten new); searches ask for k=10 with one or two words drawn from the catalogue's
-titles (search mode as the server is started: lexical with --no-semantic). Prints a markdown table.
+titles (search mode as the server is started: lexical with --no-semantic); similar items (`--endpoints
+similar`) ask for k=10 for an item drawn at random from the catalogue's listed items. Prints a
+markdown table.
 """
 
 from __future__ import annotations
@@ -88,7 +90,9 @@ def request_makers(workspace: Path, seed: int) -> dict[str, object]:
 
     store = Store(workspace)
     users = store.users()[S.USER_ID].astype(str).to_numpy()
-    titles = store.items()[S.TITLE].dropna().astype(str).sample(5_000, random_state=seed)
+    items = store.items()
+    titles = items[S.TITLE].dropna().astype(str).sample(5_000, random_state=seed)
+    listed = items.loc[items[S.IN_STOCK] != False, S.ITEM_ID].astype(str).to_numpy()  # noqa: E712 - nullable
     store.close()
     words = sorted({w.lower() for t in titles for w in re.findall(r"[A-Za-z]{4,}", t)})
 
@@ -99,7 +103,10 @@ def request_makers(workspace: Path, seed: int) -> dict[str, object]:
     def search(rng: random.Random) -> tuple[str, dict[str, object]]:
         return "/v1/search", {"q": " ".join(rng.sample(words, rng.choice((1, 2)))), "k": 10}
 
-    return {"recommendations": recommendation, "search": search}
+    def similar(rng: random.Random) -> tuple[str, dict[str, object]]:
+        return f"/v1/items/{listed[rng.randrange(len(listed))]}/similar", {"k": 10}
+
+    return {"recommendations": recommendation, "search": search, "similar": similar}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -119,7 +126,7 @@ def cpu_seconds(pid: int) -> float:
 def _ok(endpoint: str, status: int, body: dict[str, object]) -> bool:
     if status != 200:
         return False
-    return bool(body["items"]) if endpoint == "recommendations" else "total" in body
+    return bool(body["items"]) if endpoint in ("recommendations", "similar") else "total" in body
 
 
 async def run_load(url: str, endpoint: str, make, clients: int, seconds: float, warmup: float, seed: int,  # type: ignore[no-untyped-def]

@@ -95,6 +95,10 @@ class SimilarQuery(_Query):
     k: int = Field(10, ge=1, le=MAX_K)
     explain: bool = False
     user_id: Id | None = None
+    model: str | None = Field(None, max_length=200, pattern=MODEL_PATTERN,
+                              description="An entry of the bundle to find similar items with (e.g. itemknn); default: "
+                                          "similar_items when the bundle has it (or the shopper's experiment variant). "
+                                          "An entry the bundle lacks: 422.")
 
 
 SORTS = ("relevance", "price_asc", "price_desc", "popularity", "newest")
@@ -210,6 +214,8 @@ class RecommendationsOut(BaseModel):
 class SimilarOut(BaseModel):
     item_id: str
     bundle: str
+    model: str | None = Field(None, description="The bundle entry that answered (null for an interleaved list, or when "
+                                                "only popular items could answer).")
     request_id: str = _REQUEST_ID
     variant: str | None = _VARIANT
     experiment: str | None = _EXPERIMENT

@@ -97,3 +97,17 @@ def test_a_catalogue_change_made_by_another_process_is_seen_at_the_next_request(
     other.delete_items([top])
     other.close()
     assert top not in _ids(client.get("/v1/recommendations", params={"user_id": "u000001", "k": 3}).json())
+
+
+def test_similar_items_from_another_entry_of_the_bundle(client: TestClient, shop: Path) -> None:
+    bundle = load_current(shop)
+    row = bundle.models["itemknn"].similarity_[bundle.item_ids.index("i000010")].toarray().ravel()
+    items = Store(shop).items()
+    out_of_stock = set(items.loc[items[S.IN_STOCK] == False, S.ITEM_ID])  # noqa: E712 - a nullable column
+    by_hand = [str(bundle.item_ids.id_of([j])[0]) for j in sorted(range(len(row)), key=lambda j: (-row[j], j)) if row[j] > 0]
+    by_hand = [i for i in by_hand if i not in out_of_stock and i != "i000010"][:5]
+    answer = client.get("/v1/items/i000010/similar", params={"k": 5, "model": "itemknn"}).json()
+    assert answer["model"] == "itemknn" and _ids(answer) == by_hand  # item-kNN's own neighbours, best first
+    assert client.get("/v1/items/i000010/similar", params={"k": 5}).json()["model"] == "similar_items"
+    refused = client.get("/v1/items/i000010/similar", params={"model": "nope"})
+    assert refused.status_code == 422 and "similar_items" in refused.json()["message"]

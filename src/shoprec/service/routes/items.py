@@ -21,7 +21,7 @@ from shoprec.service.deps import Services, get_services
 from shoprec.service.intake import canonical_item
 from shoprec.service.openapi_errors import ADMIN, OPTIONAL_KEY, READ, errors
 from shoprec.service.problems import NotFound
-from shoprec.service.routes.recommendations import answer_in_plan, planned, recommendation_out
+from shoprec.service.routes.recommendations import answer_in_plan, check_model, planned, recommendation_out
 from shoprec.service.schemas import Id, ItemIn, ItemOut, ItemWritten, SimilarOut, SimilarQuery
 
 router = APIRouter(tags=["items"])
@@ -40,24 +40,30 @@ async def get_item(item_id: ItemId, services: ServicesDep) -> ItemOut:
 @router.get("/v1/items/{item_id}/similar", response_model=SimilarOut, dependencies=[Depends(require_read)],
             responses=errors(*READ, 404, 503), openapi_extra=OPTIONAL_KEY)
 async def similar_items(item_id: ItemId, query: Annotated[SimilarQuery, Query()], services: ServicesDep) -> SimilarOut:
-    """Items like this one (never itself, never deleted or out-of-stock items). With `user_id`, a
-    shopper in a running experiment on similar items gets their variant's answer (`variant`); the
-    answer's `request_id` goes on the events it leads to."""
+    """Items like this one (never itself, never deleted or out-of-stock items), from the bundle's
+    similar_items entry or the entry `model` names. Without `model`, a shopper (`user_id`) in a
+    running experiment on similar items gets their variant's answer (`variant`); the answer's
+    `request_id` goes on the events it leads to."""
     engine = services.recommender()
     item_fields(services, item_id)  # 404 for an item not in the catalogue
+    check_model(engine, query.model)
     request_id = uuid.uuid4().hex
-    plan = await planned(services.experiments, "similar", query.user_id, engine)
+    plan = None if query.model else await planned(services.experiments, "similar", query.user_id, engine)
     runtime = services.experiments
+    answered: list[str | None] = []  # the entry each answer came from
 
     def answer(chosen: RecommendationEngine, model: str | None) -> list[Recommendation]:
-        return runtime.similar_engine(chosen, model).similar(item_id, query.k, explain=query.explain)
+        similar_engine = runtime.similar_engine(chosen, model)
+        answered.append(similar_engine.similarity_name)
+        return similar_engine.similar(item_id, query.k, explain=query.explain)
 
     try:
-        recs, _, teams = answer_in_plan(runtime, plan, engine, None, query.k, request_id, answer)
+        recs, _, teams = answer_in_plan(runtime, plan, engine, query.model, query.k, request_id, answer)
     except ShoprecError as exc:  # listed after the bundle was trained: nothing known about it yet
         raise NotFound(str(exc)) from exc
     runtime.record(request_id, "similar", query.user_id, [r.item_id for r in recs], plan, teams)
-    return SimilarOut(item_id=item_id, bundle=engine.bundle.version, request_id=request_id,
+    return SimilarOut(item_id=item_id, bundle=engine.bundle.version, model=answered[0] if len(answered) == 1 else None,
+                      request_id=request_id,
                       variant=plan.variant if plan else None, experiment=plan.experiment.name if plan else None,
                       items=[recommendation_out(r, query.explain) for r in recs])
 
