@@ -15,7 +15,7 @@ from shoprec.cli.options import parse_list
 
 if TYPE_CHECKING:
     from shoprec.data.store import Store
-    from shoprec.ranking.engine import RecommendationEngine
+    from shoprec.ranking.engine import Recommendation, RecommendationEngine
     from shoprec.ranking.filters import ItemFilters
     from shoprec.ranking.rules import RuleSettings
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 @run_options
 @workspace_option
 @click.option("--user", "user_id", help="The shopper's external id (unknown ids get the fallback chain).")
+@click.option("--similar-to", "similar_to", metavar="ITEM",
+              help="Items similar to ITEM instead (as GET /v1/items/ITEM/similar; --model: the entry to use).")
 @click.option("--all-users", is_flag=True, help="Every shopper in the store (in id order), written to --out.")
 @click.option("--users", "users_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
               help="The shoppers in FILE (one id a line, or a CSV with a user_id column), written to --out.")
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
 @click.option("--diversity", type=click.Choice(["none", "cap", "mmr"]), default="none", show_default=True, help="Diversity re-rank.")
 @click.option("--explain", is_flag=True, help="Give each item its reasons (models and sentences).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with --all-users/--users: the run's summary).")
-def command(workspace: Path, user_id: str | None, all_users: bool, users_file: Path | None, out: Path | None,
+def command(workspace: Path, user_id: str | None, similar_to: str | None, all_users: bool, users_file: Path | None, out: Path | None,
             out_format: str | None, batch_size: int, k: int, model: str | None, history_text: str | None,
             category: str | None, brand: str | None, price_min: float | None, price_max: float | None,
             include_seen: bool, exclude_types: str | None, include_out_of_stock: bool, diversity: str, explain: bool,
@@ -55,10 +57,15 @@ def command(workspace: Path, user_id: str | None, all_users: bool, users_file: P
 
     `--user ID` prints one shopper's list. `--all-users` (or `--users FILE`) answers many shoppers
     with the same engine, rules and filters, in batches, and writes one row per user and rank
-    (user_id, rank, item_id, score) to `--out` (Parquet, CSV or JSON Lines).
+    (user_id, rank, item_id, score) to `--out` (Parquet, CSV or JSON Lines). `--similar-to ITEM`
+    prints the items similar to ITEM, as the item page's shelf and `GET /v1/items/ITEM/similar` do.
     """
     batch = all_users or users_file is not None
-    _check_modes(user_id, all_users, users_file, out, history_text, explain)
+    if similar_to is not None:
+        _check_similar(user_id, all_users, users_file, out, history_text, category, brand, price_min, price_max,
+                       include_seen, exclude_types, diversity)
+    else:
+        _check_modes(user_id, all_users, users_file, out, history_text, explain)
     # Imported here, not at the top, so that `recommend --help` does not wait for pandas and the models.
     from shoprec.bundle import load_current
     from shoprec.data.store import Store
@@ -71,6 +78,9 @@ def command(workspace: Path, user_id: str | None, all_users: bool, users_file: P
     store = Store(workspace)
     try:
         engine = RecommendationEngine(store, bundle, rules)
+        if similar_to is not None:
+            _print_similar(engine, similar_to, k, model, explain, as_json)
+            return
         if batch:
             assert out is not None
             _write_batch(engine, store, users_file, out, out_format, batch_size, k, model, filters, as_json)
@@ -85,11 +95,7 @@ def command(workspace: Path, user_id: str | None, all_users: bool, users_file: P
         click.echo(json.dumps({"user_id": user_id, "model": name, "bundle": bundle.version,
                                "items": [asdict(r) for r in recs]}, indent=2, ensure_ascii=False))
         return
-    click.echo(f"{user_id}: top {len(recs)} from {name} (bundle {bundle.version})")
-    for rank, rec in enumerate(recs, start=1):
-        click.echo(f"{rank:>3}. {rec.item_id:<14} {rec.score:10.4f}  {rec.title or ''}  [{rec.category or '-'}]  ({rec.source})")
-        for reason in rec.reasons:
-            click.echo(f"       - {reason.text}")
+    _print_list(f"{user_id}: top {len(recs)} from {name} (bundle {bundle.version})", recs)
 
 
 def _check_modes(user_id: str | None, all_users: bool, users_file: Path | None, out: Path | None,
@@ -108,6 +114,40 @@ def _check_modes(user_id: str | None, all_users: bool, users_file: Path | None, 
                 raise click.UsageError(f"{flag} answers one shopper: use it with --user, not {chosen[0]}")
     elif out is not None:
         raise click.UsageError("--out goes with --all-users or --users FILE; --user prints one shopper's list")
+
+
+def _check_similar(user_id: str | None, all_users: bool, users_file: Path | None, out: Path | None, *given: object) -> None:
+    """--similar-to answers one item: no shopper, no file, none of the shopper's options."""
+    if user_id is not None or all_users or users_file is not None or out is not None:
+        raise click.UsageError("--similar-to answers one item: leave out --user, --all-users, --users and --out")
+    names = ("--history", "--category", "--brand", "--price-min", "--price-max", "--include-seen", "--exclude", "--diversity")
+    refused = [name for name, value in zip(names, given) if value not in (None, False, "none")]
+    if refused:
+        raise click.UsageError(f"--similar-to does not take {', '.join(refused)} (similar items are not filtered per shopper)")
+
+
+def _print_similar(engine: RecommendationEngine, item_id: str, k: int, model: str | None, explain: bool, as_json: bool) -> None:
+    from shoprec.errors import ConfigError
+    from shoprec.experiments.serving import with_similarity
+
+    if model is not None and model not in engine.bundle.models:
+        raise ConfigError(f"--model {model} is not in bundle {engine.bundle.version}; its entries: {', '.join(engine.bundle.models)}")
+    chosen = with_similarity(engine, model) if model is not None else engine
+    recs = chosen.similar(item_id, k, explain=explain)
+    name = chosen.similarity_name
+    if as_json:
+        click.echo(json.dumps({"item_id": item_id, "model": name, "bundle": engine.bundle.version,
+                               "items": [asdict(r) for r in recs]}, indent=2, ensure_ascii=False))
+        return
+    _print_list(f"like {item_id}: top {len(recs)} from {name} (bundle {engine.bundle.version})", recs)
+
+
+def _print_list(header: str, recs: list[Recommendation]) -> None:
+    click.echo(header)
+    for rank, rec in enumerate(recs, start=1):
+        click.echo(f"{rank:>3}. {rec.item_id:<14} {rec.score:10.4f}  {rec.title or ''}  [{rec.category or '-'}]  ({rec.source})")
+        for reason in rec.reasons:
+            click.echo(f"       - {reason.text}")
 
 
 def _rules(include_seen: bool, exclude_types: str | None, include_out_of_stock: bool, diversity: str) -> RuleSettings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -111,3 +112,22 @@ def test_similar_items_from_another_entry_of_the_bundle(client: TestClient, shop
     assert client.get("/v1/items/i000010/similar", params={"k": 5}).json()["model"] == "similar_items"
     refused = client.get("/v1/items/i000010/similar", params={"model": "nope"})
     assert refused.status_code == 422 and "similar_items" in refused.json()["message"]
+
+
+def test_the_command_line_gives_the_same_similar_items(client: TestClient, shop: Path) -> None:
+    from click.testing import CliRunner
+
+    from shoprec.cli import cli
+
+    for item in ("i000010", "i000011", "i000040"):
+        for model in (None, "itemknn"):
+            flags = [] if model is None else ["--model", model]
+            run = CliRunner().invoke(cli, ["recommend", "--workspace", str(shop), "--similar-to", item, "--k", "6", "--json", *flags])
+            assert run.exit_code == 0, run.output
+            printed = json.loads(run.stdout)
+            answer = client.get(f"/v1/items/{item}/similar", params={"k": 6, **({} if model is None else {"model": model})}).json()
+            assert [i["item_id"] for i in printed["items"]] == _ids(answer) and printed["model"] == answer["model"]
+    refused = CliRunner().invoke(cli, ["recommend", "--workspace", str(shop), "--similar-to", "i000010", "--user", "u1"])
+    assert refused.exit_code == 2 and "--similar-to answers one item" in refused.output
+    refused = CliRunner().invoke(cli, ["recommend", "--workspace", str(shop), "--similar-to", "i000010", "--brand", "x"])
+    assert refused.exit_code == 2 and "--brand" in refused.output
