@@ -88,3 +88,28 @@ def test_the_engine_answers_similar_items_from_the_blend() -> None:
     assert engine.similarity_name == "similar_items"  # preferred over itemknn when the bundle has both
     similar = [r.item_id for r in engine.similar("boot-0", 5)]
     assert len(similar) == 5 and all(item.startswith("boot-") for item in similar) and "boot-0" not in similar
+
+
+def test_the_score_is_its_two_parts_and_explanations_name_them() -> None:
+    from shoprec.models.similar_items import PARTS
+    from shoprec.ranking.engine import RecommendationEngine
+
+    data = _shop()
+    model = SimilarItemsRecommender().fit(data)
+    boot = int(data.item_ids.index("boot-1"))  # type: ignore[arg-type]
+    history = Histories.from_lists([[(boot, VIEW, T0)]])
+    items = np.arange(data.n_items)
+    parts = model.parts(history, items)
+    assert set(parts) == set(PARTS)
+    np.testing.assert_allclose(parts[PARTS[0]] + parts[PARTS[1]], model.score(history, items), rtol=1e-6)  # scores are float32
+
+    engine = RecommendationEngine.offline({"similar_items": model}, data)
+    sock, *boots = engine.similar("boot-1", 3, explain=True)
+    by_model = {r.model: r for r in sock.reasons}
+    assert sock.item_id == "sock-0" and by_model[PARTS[0]].contribution > by_model[PARTS[1]].contribution  # behaviour first
+    assert "viewed by the same shoppers" in by_model[PARTS[0]].text
+    for rec in boots:  # boots, by what they share with boot-1: leaf category, brand, and prices of 20-27 against 21
+        content = next(r for r in rec.reasons if r.model == PARTS[1])
+        assert "the same category (Boots)" in content.text and "the same brand (Stompa)" in content.text
+    plain = engine.similar("boot-1", 3)
+    assert [r.item_id for r in plain] == [sock.item_id, *(r.item_id for r in boots)] and not plain[0].reasons

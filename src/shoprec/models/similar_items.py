@@ -23,6 +23,7 @@ from shoprec.models.base import Recommender
 from shoprec.models.content import ContentRecommender
 from shoprec.models.itemknn import ItemKNNRecommender
 
+PARTS = ("similar_items.cooccurrence", "similar_items.content")  # the score's two terms, as explanations name them
 GATHER_MAX = 20_000  # entries of `right` below which one row's product is a gather and a bincount
 
 
@@ -68,9 +69,9 @@ class SimilarItemsRecommender(Recommender):
             raise ConfigError(f"shrink must be a finite number >= 0, got {self.shrink!r}")
         if not isinstance(self.max_trust, (int, float)) or isinstance(self.max_trust, bool) or not 0 <= self.max_trust <= 1:
             raise ConfigError(f"max_trust must be a number between 0 and 1, got {self.max_trust!r}")
-        self._parts()  # the parts check their own parameters
+        self._components()  # the parts check their own parameters
 
-    def _parts(self) -> tuple[ItemKNNRecommender, ContentRecommender]:
+    def _components(self) -> tuple[ItemKNNRecommender, ContentRecommender]:
         cooccurrence = ItemKNNRecommender(neighbours=self.neighbours, similarity="cosine")
         content = ContentRecommender(category_weight=self.category_weight, brand_weight=self.brand_weight,
                                      price_weight=self.price_weight)
@@ -80,7 +81,7 @@ class SimilarItemsRecommender(Recommender):
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, dataset: Dataset) -> None:
-        cooccurrence, content = self._parts()
+        cooccurrence, content = self._components()
         cooccurrence.fit(dataset)
         content.fit(dataset)
         self.cooccurrence_ = cooccurrence.similarity_
@@ -97,6 +98,20 @@ class SimilarItemsRecommender(Recommender):
     # ----------------------------------------------------------------- scoring
     def _score(self, histories: Histories, items: np.ndarray | None) -> np.ndarray:
         history = self.history_matrix(histories)
+        cooccurrence, content = self._terms(history, items)
+        scores = cooccurrence + content
+        empty = history.getnnz(axis=1) == 0
+        if empty.any():
+            scores[empty] = self.popularity_ if items is None else self.popularity_[items]
+        return scores
+
+    def parts(self, histories: Histories, items: np.ndarray) -> dict[str, np.ndarray]:
+        """The two terms of the score of `items` (histories x items): `PARTS[0]` is trust times
+        co-occurrence, `PARTS[1]` the rest times content (what explanations show)."""
+        self._check_fitted()
+        return dict(zip(PARTS, self._terms(self.history_matrix(histories), self._check_items(items)), strict=True))
+
+    def _terms(self, history: sp.csr_matrix, items: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         votes = _rows_product(history.astype(np.float32), self.cooccurrence_)
         best = votes.max(axis=1) if votes.shape[1] else np.zeros(len(votes))  # over every item: a subset scores as the full row
         votes = np.divide(votes, best[:, None], out=np.zeros_like(votes), where=best[:, None] > 0)
@@ -110,11 +125,7 @@ class SimilarItemsRecommender(Recommender):
         content = np.divide(dots, scale, out=np.zeros_like(dots), where=scale > 0)  # cosine, in [0, 1]
         weight_sums = np.asarray(history.sum(axis=1)).ravel()
         trust = np.divide(history @ self.trust_, weight_sums, out=np.zeros_like(weight_sums), where=weight_sums > 0)
-        scores = trust[:, None] * votes + (1.0 - trust[:, None]) * content
-        empty = history.getnnz(axis=1) == 0
-        if empty.any():
-            scores[empty] = self.popularity_ if items is None else self.popularity_[items]
-        return scores
+        return trust[:, None] * votes, (1.0 - trust[:, None]) * content
 
     def _vectors_by_feature(self) -> sp.csr_matrix:
         """The item vectors transposed, as CSR (built once per process, not saved)."""

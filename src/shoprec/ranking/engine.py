@@ -15,7 +15,7 @@ all a shopper with no history gets. The service and `shoprec recommend` both cal
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from shoprec.models.base import Recommender, top_k
 from shoprec.models.ranked import RankedList
 from shoprec.ranking.catalogue import Catalogue
 from shoprec.ranking.cold_start import ContextPopularity
-from shoprec.ranking.explain import Explainer, Reason, model_reasons
+from shoprec.ranking.explain import MODEL_PHRASES, Explainer, Reason, likeness, model_reasons
 from shoprec.ranking.filters import ItemFilters
 from shoprec.ranking.fused import FusionRecommender, request_times
 from shoprec.ranking.limits import MAX_K
@@ -220,13 +220,37 @@ class RecommendationEngine:
         if self.similarity is not None:
             scores = self.similarity.score(single)[0]
             chosen += _fill(scores, allowed, set(), k, "item-to-item", self.similarity_name)
+            if explain:
+                chosen = self._similarity_terms(chosen, single)
         same = self.catalogue.category_codes == self.catalogue.category_codes[index]
         for stage, scores in (("popular-in-your-categories", np.where(same, self._popular(_clock()), -np.inf)),
                               ("popular", self._popular(_clock()))):
             if len(chosen) >= k:
                 break
             chosen += _fill(scores, allowed, {c[0] for c in chosen}, k - len(chosen), stage)
-        return self._answer(chosen[:k], single if explain else None)
+        recs = self._answer(chosen[:k], single if explain else None)
+        return [self._with_likeness(rec, index) for rec in recs] if explain else recs
+
+    def _similarity_terms(self, chosen: list[tuple[int, float, str, dict[str, float]]],
+                          single: Histories) -> list[tuple[int, float, str, dict[str, float]]]:
+        """The item-to-item entries' parts as the similarity model's terms, where it has them
+        (similar_items: co-occurrence and content), for the explanations."""
+        terms = getattr(self.similarity, "parts", None)
+        if terms is None or not chosen:
+            return chosen
+        parts = terms(single, np.array([c[0] for c in chosen], dtype=np.int64))
+        return [(item, score, stage, {name: float(values[0, j]) for name, values in parts.items()})
+                for j, (item, score, stage, _) in enumerate(chosen)]
+
+    def _with_likeness(self, rec: Recommendation, anchor: int) -> Recommendation:
+        """The content term's reason, saying what the item has in common with `anchor`."""
+        index = self.bundle.item_ids.index(rec.item_id)
+        facts = [] if index is None else likeness(self.catalogue, anchor, index)
+        if not facts:
+            return rec
+        reasons = [replace(r, text=f"{MODEL_PHRASES[r.model]}: {', '.join(facts)} ({r.model}, {r.contribution:.0%})")
+                   if r.model == "similar_items.content" else r for r in rec.reasons]
+        return replace(rec, reasons=reasons)
 
     def because_you_viewed(self, user_id: str, k: int = 10, *, besides: Collection[str] = ()) -> tuple[str | None, list[Recommendation]]:
         """The shopper's most recent item still in the bundle (other than those in `besides`: an item

@@ -6,6 +6,10 @@ Every recommended item gets reasons of two kinds:
 - where the data allows, a sentence a shopper understands: "because you viewed <title>" (the
   history item the item-to-item model finds most similar), "often bought with <title>" (when
   that item was bought or put in the cart), "popular in <category> this week".
+
+Similar items from similar_items give its two terms instead of one model's share: "viewed by
+the same shoppers" (co-occurrence) and "alike in what it is: the same category (Boots), the same
+brand (Stompa), a similar price" (content, with what the two items share: `likeness`).
 """
 
 from __future__ import annotations
@@ -40,7 +44,11 @@ MODEL_PHRASES = {
     "context": "the time of day, weekday and season",
     "match": "categories and brands you like",
     "timing": "on sale while you shop",
+    # the two terms of similar_items (shoprec.models.similar_items)
+    "similar_items.cooccurrence": "viewed by the same shoppers",
+    "similar_items.content": "alike in what it is",
 }
+SIMILAR_PRICE = 0.25  # within this share of the item's price: "a similar price"
 VERBS = {"view": "viewed", "click": "clicked", "add_to_cart": "added to your cart", "purchase": "bought",
          "rating": "rated", "review": "reviewed"}
 BOUGHT_TOGETHER = ("purchase", "add_to_cart")
@@ -142,3 +150,23 @@ class Explainer:
         category = self.catalogue.field(S.CATEGORY, item)
         leaf = str(category).split(S.CATEGORY_SEPARATOR.strip())[-1].strip()
         return Reason("context_popularity", float(self.last_week[item]), f"popular in {leaf} this week")
+
+
+def likeness(catalogue: Catalogue, anchor: int, item: int) -> list[str]:
+    """What `item` has in common with `anchor`, in words: the same category (the deepest level
+    both have), the same brand, a price within SIMILAR_PRICE of the anchor's."""
+    facts = []
+    mine, theirs = (S.category_levels(str(catalogue.field(S.CATEGORY, i) or "")) for i in (anchor, item))
+    shared = [a for a, b in zip(mine, theirs) if a == b]
+    if shared and len(shared) == len(mine) == len(theirs):
+        facts.append(f"the same category ({shared[-1]})")
+    elif shared:
+        facts.append(f"also in {shared[-1]}")
+    brand = catalogue.field(S.BRAND, anchor)
+    if brand is not None and brand == catalogue.field(S.BRAND, item):
+        facts.append(f"the same brand ({brand})")
+    price, other = catalogue.field(S.PRICE, anchor), catalogue.field(S.PRICE, item)
+    if isinstance(price, float) and isinstance(other, float) and price > 0 and abs(other - price) <= SIMILAR_PRICE * price:
+        facts.append("a similar price")
+    return facts
+
