@@ -20,6 +20,8 @@ from shoprec.data.dataset import Dataset
 from shoprec.data.history import Histories
 from shoprec.errors import ConfigError
 from shoprec.models.base import Recommender
+from shoprec.models.sparse_rows import rows_product
+from shoprec.retrieval.embeddings import cached
 
 # Log-price quantile buckets: enough to tell budget from premium, few enough that each bucket
 # holds many items.
@@ -101,18 +103,28 @@ class ContentRecommender(Recommender):
 
     # ----------------------------------------------------------------- scoring
     def _score(self, histories: Histories, items: np.ndarray | None) -> np.ndarray:
-        profiles = self.history_matrix(histories) @ self.item_vectors_
-        profile_norms = np.sqrt(np.asarray(profiles.multiply(profiles).sum(axis=1)).ravel())
-        vectors = self.item_vectors_ if items is None else self.item_vectors_[items]
-        item_norms = self.item_norms_ if items is None else self.item_norms_[items]
-        dots = np.asarray((profiles @ vectors.T).todense(), dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scores = dots / profile_norms[:, None] / item_norms[None, :]
-        scores[:, item_norms == 0] = 0.0  # an item with no feature at all matches nothing
-        empty = profile_norms == 0
+        profiles = sp.csr_matrix(self.history_matrix(histories) @ self.item_vectors_)
+        scores = profile_cosines(self, profiles, items)
+        empty = profiles.getnnz(axis=1) == 0
         if empty.any():
             scores[empty] = self.item_popularity_ if items is None else self.item_popularity_[items]
         return scores
+
+
+def profile_cosines(model: Recommender, profiles: sp.csr_matrix, items: np.ndarray | None) -> np.ndarray:
+    """Cosine between each profile (a row over the features of `model.item_vectors_`) and each item
+    (or `items`); 0 where either has no feature. Over every item, the product reads only the
+    profile's features' rows of the vectors transposed (kept per fit), through
+    sparse_rows.rows_product; over a few items (fusion's candidates), a sparse product of those."""
+    profile_norms = np.sqrt(np.asarray(profiles.multiply(profiles).sum(axis=1)).ravel())
+    if items is None:
+        by_feature = cached(model, "vectors_by_feature", lambda: sp.csr_matrix(model.item_vectors_.T))  # type: ignore[attr-defined]
+        dots, norms = rows_product(profiles, by_feature), model.item_norms_  # type: ignore[attr-defined]
+    else:
+        dots = np.asarray((profiles @ model.item_vectors_[items].T).toarray(), dtype=np.float64)  # type: ignore[attr-defined]
+        norms = model.item_norms_[items]  # type: ignore[attr-defined]
+    scale = profile_norms[:, None] * norms[None, :]
+    return np.divide(dots, scale, out=np.zeros_like(dots), where=scale > 0)
 
 
 # --------------------------------------------------------------------- item features

@@ -20,11 +20,11 @@ from shoprec.data.dataset import Dataset
 from shoprec.data.history import Histories
 from shoprec.errors import ConfigError
 from shoprec.models.base import Recommender
-from shoprec.models.content import ContentRecommender
+from shoprec.models.content import ContentRecommender, profile_cosines
 from shoprec.models.itemknn import ItemKNNRecommender
+from shoprec.models.sparse_rows import rows_product
 
 PARTS = ("similar_items.cooccurrence", "similar_items.content")  # the score's two terms, as explanations name them
-GATHER_MAX = 20_000  # entries of `right` below which one row's product is a gather and a bincount
 
 
 class SimilarItemsRecommender(Recommender):
@@ -112,48 +112,12 @@ class SimilarItemsRecommender(Recommender):
         return dict(zip(PARTS, self._terms(self.history_matrix(histories), self._check_items(items)), strict=True))
 
     def _terms(self, history: sp.csr_matrix, items: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        votes = _rows_product(history.astype(np.float32), self.cooccurrence_)
+        votes = rows_product(history.astype(np.float32), self.cooccurrence_)
         best = votes.max(axis=1) if votes.shape[1] else np.zeros(len(votes))  # over every item: a subset scores as the full row
         votes = np.divide(votes, best[:, None], out=np.zeros_like(votes), where=best[:, None] > 0)
-        profiles = sp.csr_matrix(history @ self.item_vectors_)
-        profile_norms = np.sqrt(np.asarray(profiles.multiply(profiles).sum(axis=1)).ravel())
-        dots = _rows_product(profiles, self._vectors_by_feature())
         if items is not None:
-            votes, dots = votes[:, items], dots[:, items]
-        norms = self.item_norms_ if items is None else self.item_norms_[items]
-        scale = profile_norms[:, None] * norms[None, :]
-        content = np.divide(dots, scale, out=np.zeros_like(dots), where=scale > 0)  # cosine, in [0, 1]
+            votes = votes[:, items]
+        content = profile_cosines(self, sp.csr_matrix(history @ self.item_vectors_), items)  # in [0, 1]
         weight_sums = np.asarray(history.sum(axis=1)).ravel()
         trust = np.divide(history @ self.trust_, weight_sums, out=np.zeros_like(weight_sums), where=weight_sums > 0)
         return trust[:, None] * votes, (1.0 - trust[:, None]) * content
-
-    def _vectors_by_feature(self) -> sp.csr_matrix:
-        """The item vectors transposed, as CSR (built once per process, not saved)."""
-        cached = getattr(self, "_by_feature", None)
-        if cached is None:
-            cached = self._by_feature = sp.csr_matrix(self.item_vectors_.T)
-        return cached
-
-
-def _rows_product(left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
-    """`left @ right` as a dense float64 array, reading only the rows of `right` that `left` uses: a
-    sparse-times-dense product (one pass, no sparse result to size and build). One item over
-    100,000 items (the bench_service shop): 2.6-2.9 ms a call for the whole score, against 5.2 ms with
-    scipy's sparse products (and 53 ms with the transposed CSR that scipy converts whole on every
-    call)."""
-    left = sp.csr_matrix(left)
-    left.sum_duplicates()
-    if left.shape[0] == 1 and (lengths := right.indptr[left.indices + 1] - right.indptr[left.indices]).sum() <= GATHER_MAX:
-        # one history (a request) over few entries (the neighbour rows): gather them and add them up,
-        # 4x faster than building scipy matrices; over many (content's features) the matvec is faster
-        rows, weights = left.indices, left.data.astype(np.float64)
-        take = np.repeat(right.indptr[rows] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-        summed = np.bincount(right.indices[take], weights=right.data[take] * np.repeat(weights, lengths),
-                             minlength=right.shape[1])
-        return summed[None, :].astype(np.float64)
-    used, position = np.unique(left.indices, return_inverse=True)
-    if not len(used):
-        return np.zeros((left.shape[0], right.shape[1]))
-    dense_left = np.zeros((len(used), left.shape[0]))  # left[:, used].T, built without scipy's column slicing
-    dense_left[position, np.repeat(np.arange(left.shape[0]), np.diff(left.indptr))] = left.data
-    return np.asarray(right[used].T @ dense_left, dtype=np.float64).T

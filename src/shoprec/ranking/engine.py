@@ -31,7 +31,7 @@ from shoprec.models.base import Recommender, top_k
 from shoprec.models.ranked import RankedList
 from shoprec.ranking.catalogue import Catalogue
 from shoprec.ranking.cold_start import ContextPopularity
-from shoprec.ranking.explain import MODEL_PHRASES, Explainer, Reason, likeness, model_reasons
+from shoprec.ranking.explain import Explainer, Reason, likeness, model_reasons, reason_text
 from shoprec.ranking.filters import ItemFilters
 from shoprec.ranking.fused import FusionRecommender, request_times
 from shoprec.ranking.limits import MAX_K
@@ -229,7 +229,7 @@ class RecommendationEngine:
                 break
             chosen += _fill(scores, allowed, {c[0] for c in chosen}, k - len(chosen), stage)
         recs = self._answer(chosen[:k], single if explain else None)
-        return [self._with_likeness(rec, index) for rec in recs] if explain else recs
+        return [self._with_likeness(rec, index, item) for rec, (item, *_) in zip(recs, chosen[:k], strict=True)] if explain else recs
 
     def _similarity_terms(self, chosen: list[tuple[int, float, str, dict[str, float]]],
                           single: Histories) -> list[tuple[int, float, str, dict[str, float]]]:
@@ -242,13 +242,12 @@ class RecommendationEngine:
         return [(item, score, stage, {name: float(values[0, j]) for name, values in parts.items()})
                 for j, (item, score, stage, _) in enumerate(chosen)]
 
-    def _with_likeness(self, rec: Recommendation, anchor: int) -> Recommendation:
-        """The content term's reason, saying what the item has in common with `anchor`."""
-        index = self.bundle.item_ids.index(rec.item_id)
-        facts = [] if index is None else likeness(self.catalogue, anchor, index)
+    def _with_likeness(self, rec: Recommendation, anchor: int, item: int) -> Recommendation:
+        """The content term's reason, saying what `item` has in common with `anchor`."""
+        facts = likeness(self.catalogue, anchor, item)
         if not facts:
             return rec
-        reasons = [replace(r, text=f"{MODEL_PHRASES[r.model]}: {', '.join(facts)} ({r.model}, {r.contribution:.0%})")
+        reasons = [replace(r, text=reason_text(r.model, r.contribution, ", ".join(facts)))
                    if r.model == "similar_items.content" else r for r in rec.reasons]
         return replace(rec, reasons=reasons)
 

@@ -72,8 +72,13 @@ def model_reasons(parts: Mapping[str, float], limit: int = 3) -> list[Reason]:
     if total <= 0:
         return []
     ranked = sorted(positive.items(), key=lambda pair: -pair[1])[:limit]
-    return [Reason(name, round(value / total, 4), f"{MODEL_PHRASES.get(name, name)} ({name}, {value / total:.0%})")
-            for name, value in ranked]
+    return [Reason(name, round(value / total, 4), reason_text(name, value / total)) for name, value in ranked]
+
+
+def reason_text(name: str, share: float, detail: str | None = None) -> str:
+    """A model's reason in words: its phrase (and `detail`), the model, its share."""
+    phrase = MODEL_PHRASES.get(name, name)
+    return f"{phrase}{': ' + detail if detail else ''} ({name}, {share:.0%})"
 
 
 class Explainer:
