@@ -15,11 +15,13 @@ from shoprec.models.popularity import PopularityRecommender
 from shoprec.ranking.cold_start import ContextPopularity
 
 
-def _shop(with_outlier: bool) -> Dataset:
-    now = pd.Timestamp.now(tz="UTC").floor("h")
-    rows = [(f"u{u}", f"i{u % 5}", "view", now - pd.Timedelta(hours=u)) for u in range(40)]  # i0..i4, recent
+_NOW = pd.Timestamp.now(tz="UTC").floor("h")  # one "now" for every shop a test builds
+
+
+def _shop(with_outlier: bool, outlier_at: pd.Timestamp = pd.Timestamp("9999-12-31T23:59:59Z")) -> Dataset:
+    rows = [(f"u{u}", f"i{u % 5}", "view", _NOW - pd.Timedelta(hours=u)) for u in range(40)]  # i0..i4, recent
     if with_outlier:
-        rows.append(("attacker", "i9", "purchase", pd.Timestamp("9999-12-31T23:59:59Z")))
+        rows.append(("attacker", "i9", "purchase", outlier_at))
     events = pd.DataFrame(rows, columns=["user_id", "item_id", "event_type", "timestamp"])
     items = pd.DataFrame({"item_id": [f"i{i}" for i in range(10)]})
     return Dataset.from_frames(events, items)
@@ -32,8 +34,13 @@ def test_context_popularity_counts_a_far_future_event_once_and_moves_nothing_els
     others = np.arange(len(clean.last_week_)) != i9
     assert np.array_equal(poisoned.last_week_[others], clean.last_week_[others])  # the week did not move
     assert poisoned.last_week_[i9] == 1  # one event, like any other
-    now = int(pd.Timestamp.now(tz="UTC").value // 1_000_000)
-    assert int(np.argmax(poisoned.scores_at(now))) != i9
+    # The far-future purchase scores exactly as the same purchase at the data's latest valid time
+    # would, in every part of the day and on weekdays and weekends alike (no wall-clock dependence).
+    ordinary = ContextPopularity().fit(_shop(True, outlier_at=_NOW))
+    start = _NOW.floor("D")
+    for hours in range(0, 7 * 24, 6):
+        at = int((start + pd.Timedelta(hours=hours)).value // 1_000_000)
+        assert np.allclose(poisoned.scores_at(at), ordinary.scores_at(at))
 
 
 def test_windowed_popularity_counts_a_far_future_event_once() -> None:
