@@ -14,11 +14,11 @@ from shoprec.features.users import user_features
 from shoprec.models.popularity import PopularityRecommender
 from shoprec.ranking.cold_start import ContextPopularity
 
-
 _NOW = pd.Timestamp.now(tz="UTC").floor("h")  # one "now" for every shop a test builds
+_FAR_FUTURE = pd.Timestamp("9999-12-31T23:59:59Z")
 
 
-def _shop(with_outlier: bool, outlier_at: pd.Timestamp = pd.Timestamp("9999-12-31T23:59:59Z")) -> Dataset:
+def _shop(with_outlier: bool, outlier_at: pd.Timestamp = _FAR_FUTURE) -> Dataset:
     rows = [(f"u{u}", f"i{u % 5}", "view", _NOW - pd.Timedelta(hours=u)) for u in range(40)]  # i0..i4, recent
     if with_outlier:
         rows.append(("attacker", "i9", "purchase", outlier_at))
