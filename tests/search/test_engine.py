@@ -14,6 +14,7 @@ from shoprec.data.store import Store
 from shoprec.errors import ConfigError, ShoprecError
 from shoprec.search import engine as engine_module
 from shoprec.search.engine import MODES, SearchEngine
+from shoprec.search.facets import count_facets
 from shoprec.search.results import SearchFilters, SearchResult
 
 HOSTILE = ["", "   ", "AND OR NOT", '"unclosed', "title:knife", "*", "?~2^3", "\x00\x01", "a" * 5000, "💥🔥", "无线蓝牙耳机",
@@ -37,19 +38,41 @@ def shop(shop_template: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(shop_template, tmp_path / "ws"))
 
 
-def test_every_mode_answers_with_its_total_and_lexical_facets(shop: Path) -> None:
+def test_every_mode_answers_a_page_with_titles(shop: Path) -> None:
     engine = SearchEngine.open(shop)
-    lexical = engine.lexical.search("tent", k=5)
-    assert lexical.total > 0 and engine.semantic is not None
     for mode in MODES:
         result = engine.search("tent", mode=mode, k=5)
-        # lexical pages show the lexical matches; the other modes rank every item (the semantic engine scores all)
-        total = lexical.total if mode == "lexical" else engine.semantic.count()
-        assert isinstance(result, SearchResult) and result.total == total and result.facets == lexical.facets
-        assert 0 < len(result.hits) <= 5 and all(h.title for h in result.hits)
+        assert isinstance(result, SearchResult) and 0 < len(result.hits) <= 5 and all(h.title for h in result.hits)
+        assert any("<mark>" in (h.highlight or "") for h in result.hits)
     semantic = engine.search("somewhere to sleep outdoors", mode="semantic", k=3)
     assert any("Tent" in (h.title or "") for h in semantic.hits)
     assert engine.notices == ["no learned search ranker in this workspace (run 'shoprec search-train'); answering as hybrid"]
+
+
+@pytest.mark.parametrize("filters", [None, SearchFilters(price_max=60.0)])
+def test_total_facets_and_pages_cover_one_result_set_in_every_mode(shop: Path, filters: SearchFilters | None) -> None:
+    """Lexical: the items matching every word. Semantic: the semantic engine's top `candidates`.
+    Hybrid and ltr: those plus every item matching any word. The total counts that set, the facets
+    count it (checked against a count in pandas) and the pages, read to the end, show each item of
+    it once."""
+    from dataclasses import replace
+
+    engine = SearchEngine.open(shop)
+    engine.hybrid = replace(engine.hybrid, candidates=8)  # a semantic top smaller than the shop
+    items = Store(shop).items()
+    for query in ("tent", "kitchen knife", "wireless headphones"):
+        nearest = {i for i, _ in engine.semantic.search(query, 8, filters)}  # type: ignore[union-attr]
+        any_word = {h.item_id for h in engine.lexical.search(query, k=200, filters=filters, match_all=False).hits}
+        every_word = {h.item_id for h in engine.lexical.search(query, k=200, filters=filters).hits}
+        expected = {"lexical": every_word, "semantic": nearest, "hybrid": any_word | nearest, "ltr": any_word | nearest}
+        for mode in MODES:
+            first = engine.search(query, mode=mode, k=5, filters=filters)
+            shown = [h.item_id for offset in range(0, first.total + 5, 5)
+                     for h in engine.search(query, mode=mode, k=5, offset=offset, filters=filters).hits]
+            assert len(shown) == len(set(shown)) == first.total, (query, mode)
+            assert set(shown) == expected[mode], (query, mode)
+            assert first.facets == count_facets(items[items[S.ITEM_ID].isin(expected[mode])]), (query, mode)
+        assert nearest - any_word, "the shop should have semantic-only neighbours for the test to mean something"
 
 
 def test_pages_follow_the_ranking_and_filters_hold(shop: Path) -> None:
@@ -149,7 +172,7 @@ def test_pages_past_the_candidates_neither_repeat_nor_skip_items(shop: Path) -> 
     engine.hybrid = replace(engine.hybrid, candidates=4)
     for query in ("kitchen knife", "tent", "wireless headphones"):
         deep = [i for i, _ in engine.ranked(query, "hybrid", 30)]
-        assert len(deep) == len(set(deep)) and len(deep) == min(30, engine.semantic.count())  # type: ignore[union-attr]
+        assert len(deep) == len(set(deep)) and len(deep) == min(30, engine.search(query, mode="hybrid").total)
         pages = [h.item_id for offset in range(0, 30, 3) for h in engine.search(query, mode="hybrid", k=3, offset=offset).hits]
         assert pages == deep
         assert [i for i, _ in engine.ranked(query, "hybrid", 4)] == deep[:4]

@@ -3,10 +3,11 @@
 Modes: `lexical` (tantivy), `semantic` (sentence embeddings), `hybrid` (both fused, see
 hybrid.py), `ltr` (hybrid candidates re-ranked by the learned ranker, see ranker.py) and `auto`
 (the best one this workspace has: ltr with a trained ranker, else hybrid with the sentence model,
-else lexical; `resolve_mode`). Facets come from the lexical engine; `total` counts what the pages
-of the mode answering can show (lexical: its matches; semantic, hybrid and ltr rank every item
-that passes the filters). An empty query or a sort other than relevance is answered by the
-lexical engine whatever the mode. With `user_id`, the top results are
+else lexical; `resolve_mode`). Each mode answers from one result set, and its `total`, facets and
+pages are all over that set: lexical, the items matching every query word (any word when none
+matches all); semantic, the semantic engine's top `HybridSettings.candidates` (100); hybrid and
+ltr, those plus every item matching any query word. An empty query or a sort other than
+relevance is answered by the lexical engine whatever the mode. With `user_id`, the top results are
 re-ranked for the shopper (personalise.py).
 
 It degrades instead of failing: without the deep extra (no sentence model) semantic, hybrid and
@@ -41,7 +42,7 @@ from shoprec.search.ranker_features import SearchFeatures
 from shoprec.search.results import Hit, SearchFilters, SearchResult
 from shoprec.search.scored import Scored
 from shoprec.search.semantic import SemanticIndex, SemanticSettings
-from shoprec.search.text import MAX_QUERY_CHARS, QueryTerm, highlight, query_tokens
+from shoprec.search.text import MAX_QUERY_CHARS
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "lexical", "semantic", "ltr")
@@ -76,6 +77,8 @@ class SearchEngine:
         # Counts `forget_user` calls: a cache built from events read before one is not kept (see _keep).
         self._forgotten = 0
         self._forget_lock = threading.Lock()
+        self._last_semantic: tuple[tuple[object, ...], Scored] | None = None
+        self._changes = 0  # catalogue changes: part of the key of _last_semantic
 
     @classmethod
     def open(cls, workspace: Path, *, semantic: SemanticSettings | None = None, use_semantic: bool = True,
@@ -179,6 +182,18 @@ class SearchEngine:
         found = self.lexical.search(query, k=n, filters=filters, facets=False, highlight=False, match_all=match_all)
         return [(h.item_id, h.score) for h in found.hits]
 
+    def _semantic_top(self, query: str, n: int, filters: SearchFilters | None) -> Scored:
+        """The semantic engine's top `n`, kept for the last query asked: one search's total, facets
+        and tiers all read the same list (and it is searched once)."""
+        assert self.semantic is not None
+        key = (query[:MAX_QUERY_CHARS], n, filters, self.semantic, self._changes)
+        last = self._last_semantic
+        if last is not None and last[0] == key:
+            return last[1]
+        found = self.semantic.search(key[0], n, filters)
+        self._last_semantic = (key, found)
+        return found
+
     def ranked(self, query: str, mode: str = "hybrid", n: int = 100, filters: SearchFilters | None = None, *,
                hybrid: HybridSettings | None = None) -> Scored:
         """The first `n` items for `query` by relevance in `mode`, as (item id, score): what
@@ -189,12 +204,16 @@ class SearchEngine:
             return self._lexical_top(query, n, filters)
         if mode == "semantic":
             assert self.semantic is not None
-            return self.semantic.search(query[:MAX_QUERY_CHARS], n, filters)
+            # Always the top `candidates`, cut: an approximate index asked for fewer could answer others.
+            return self._semantic_top(query, fusion.candidates, filters)[:n]
         return tiered(lambda depth: self._merged(query, mode, depth, filters, fusion), n, fusion.candidates)
 
     def _merged(self, query: str, mode: str, depth: int, filters: SearchFilters | None, fusion: HybridSettings) -> Scored:
-        """Hybrid or ltr over each engine's top `depth` (every item of them, best first)."""
-        lists = self.candidates(query, depth, filters)
+        """Hybrid or ltr over the lexical engine's top `depth` and the semantic engine's top
+        `fusion.candidates` (every item of them, best first): deeper tiers reach further into the
+        lexical matches, never past the semantic top items (the result set, see `search`)."""
+        lists = {LEXICAL: self._lexical_top(query, depth, filters, match_all=False)}
+        lists[SEMANTIC] = self._semantic_top(query, fusion.candidates, filters)[:depth]
         if mode == "hybrid":
             return fuse_lists(lists, fusion)
         assert self.ranker is not None
@@ -212,26 +231,27 @@ class SearchEngine:
             raise ConfigError(f"results {offset + 1:,}-{offset + k:,} asked for; search reaches the first {MAX_SEARCH_DEPTH:,} results")
         if not query.strip() or sort != "relevance":
             return self.lexical.search(query, k=k, offset=offset, filters=filters, sort=sort)
-        # One lexical call gives the facets and the total, whatever ranks the page.
-        overview = self.lexical.search(query, k=k, offset=offset, filters=filters, facets=True, highlight=True)
         mode = self._effective_mode(mode)
-        if mode == "lexical" and user_id is None:
-            return overview
         depth = offset + k if user_id is None else max(offset + k, self.personal.depth)
+        if mode == "lexical":
+            overview = self.lexical.search(query, k=k, offset=offset, filters=filters, facets=True, highlight=True)
+            if user_id is None:
+                return overview
+        else:
+            # The result set of semantic, hybrid and ltr: the semantic engine's top `candidates`,
+            # plus (hybrid, ltr) every item matching any query word. Total, facets and pages are
+            # all over it.
+            assert self.semantic is not None
+            semantic_top = [i for i, _ in self._semantic_top(query, self.hybrid.candidates, filters)]
+            overview = self.lexical.matches(query, filters=filters, also=semantic_top, words=mode != "semantic")
         ranked = self.ranked(query, mode, depth, filters)
-        # The total counts what this mode's pages can show. Lexical pages show the lexical matches
-        # (the overview's count). Semantic, hybrid and ltr rank every item that passes the filters
-        # (the semantic engine scores them all), so the lexical count, taken before, could be
-        # smaller than the hits of the first page.
-        total = overview.total if mode == "lexical" or self.semantic is None else self.semantic.count(filters)
         if user_id is not None:
             ranked = self.personalise(query, ranked, user_id)
         page = ranked[offset:offset + k]
-        marks = {h.item_id: h.highlight for h in overview.hits}
-        terms = [QueryTerm((t,)) for t in query_tokens(query)]
-        hits = [Hit(item, score, self._titles.get(item),
-                    marks[item] if item in marks else highlight(self._titles.get(item), terms)) for item, score in page]
-        return SearchResult(max(total, len(ranked)), hits, overview.facets, overview.relaxed)
+        titles = [self._titles.get(item) for item, _ in page]
+        hits = [Hit(item, score, title, mark) for (item, score), title, mark in
+                zip(page, titles, self.lexical.highlight(query, titles), strict=True)]
+        return SearchResult(overview.total, hits, overview.facets, overview.relaxed)
 
     # ---------------------------------------------------------------- personalisation
     def personalise(self, query: str, ranked: Sequence[tuple[str, float]], user_id: str) -> Scored:
@@ -281,16 +301,20 @@ class SearchEngine:
     def upsert(self, items: pd.DataFrame) -> None:
         """Add or replace items in both indexes (only new or changed texts are embedded)."""
         self.lexical.upsert(items)
+        self._changes += 1  # a semantic list kept from before (or during) the change is not used again
         if self.semantic is not None:
             self.semantic.upsert(items)
+        self._changes += 1
         self._set_items(pd.concat([self._items, items], ignore_index=True))
         self._autocomplete = None
 
     def delete(self, item_ids: Sequence[str]) -> None:
         """Remove items from both indexes."""
         self.lexical.delete(list(item_ids))
+        self._changes += 1
         if self.semantic is not None:
             self.semantic.delete(list(item_ids))
+        self._changes += 1
         self._set_items(self._items[~self._items[S.ITEM_ID].astype(str).isin([str(i) for i in item_ids])])
         self._autocomplete = None
 

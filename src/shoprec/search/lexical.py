@@ -229,6 +229,29 @@ class LexicalIndex:
             self.settings.facet_limit) if facets else {})
         return SearchResult(_count(found), hits, counts, relaxed)
 
+    def matches(self, query: str, *, filters: SearchFilters | None = None, also: Sequence[str] = (),
+                words: bool = True) -> SearchResult:
+        """How many items pass `filters` and match any word of `query` (with `words`) or are one
+        of `also`, with their facets (no hits): the result set of a mode that adds other items to
+        the lexical matches (hybrid: the semantic engine's top items; semantic: only those)."""
+        terms = self._terms(query) if words else []
+        parts = [self._text_query(terms, False)] if terms else []
+        if also:
+            parts.append(Query.const_score_query(Query.term_set_query(self._schema, C.ITEM_ID, [str(i) for i in also]), 0.0))
+        if not parts:
+            return SearchResult(0, [], {name: {} for name in FACET_NAMES})
+        matched = _both(_any(parts), self._filter_query(filters))
+        searcher = self._index.searcher()
+        counts = parse_aggregation(searcher.aggregate(matched, aggregation_request(
+            C.CATEGORY_FACET, C.BRAND_FACET, C.PRICE, self.settings.price_edges)), self.settings.price_edges,
+            self.settings.facet_limit)
+        return SearchResult(_count(searcher.search(matched, 1, count=True)), [], counts)
+
+    def highlight(self, query: str, titles: Sequence[str | None]) -> list[str | None]:
+        """Each title as HTML with the words `query` matches marked, as this index's hits are."""
+        terms = self._terms(query)
+        return [highlight_html(title, terms) for title in titles]
+
     def field_scores(self, query: str, item_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """BM25 of `query` (its exact words, no typos, prefixes or synonyms) against each text
         field alone, without boosts, for each of `item_ids` (0 where nothing matches or the item

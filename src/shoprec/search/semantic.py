@@ -322,10 +322,6 @@ class SemanticIndex:
             allowed &= np.isin(self._ids, passing.to_numpy())
         return allowed
 
-    def count(self, filters: ItemFilters | None = None) -> int:
-        """How many items a query can reach (all those passing `filters`)."""
-        return int(self._allowed(filters).sum()) if len(self) else 0
-
     def search(self, query: str, k: int = 10, filters: ItemFilters | None = None) -> list[tuple[str, float]]:
         """The `k` items closest to `query` by cosine, best first, as (item_id, score)."""
         if k < 1:
