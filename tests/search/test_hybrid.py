@@ -9,7 +9,7 @@ import pytest
 
 from shoprec.data import schema as S
 from shoprec.errors import ConfigError
-from shoprec.search.hybrid import HybridSettings, fuse_lists, tune_blend
+from shoprec.search.hybrid import HybridSettings, above_floor, fuse_lists, tune_blend
 from shoprec.search.judgments import RELEVANCE
 
 LISTS = {"lexical": [("a", 5.0), ("b", 3.0), ("c", 1.0)], "semantic": [("c", 0.9), ("d", 0.8), ("a", 0.1)]}
@@ -60,3 +60,14 @@ def test_settings_round_trip_and_validation(tmp_path: Path) -> None:
         HybridSettings(blend_weight=1.5)
     with pytest.raises(ConfigError, match="hybrid method"):
         HybridSettings(method="sum")
+
+
+def test_the_semantic_floor_keeps_hits_within_its_share_of_the_best() -> None:
+    hits = [("a", 0.8), ("b", 0.65), ("c", 0.605), ("d", 0.595), ("e", -0.1)]
+    assert [i for i, _ in above_floor(hits, 0.75)] == ["a", "b", "c"]  # from 0.75 * 0.8 = 0.6
+    assert above_floor(hits, 0.0) == hits and above_floor([], 0.75) == []
+    assert [i for i, _ in above_floor(hits, 1.0)] == ["a"]
+    # a negative best (a query like nothing in the shop) keeps those within 25% of its size below it
+    assert [i for i, _ in above_floor([("x", -0.2), ("y", -0.24), ("z", -0.3)], 0.75)] == ["x", "y"]
+    with pytest.raises(ConfigError):
+        HybridSettings(semantic_floor=1.5)

@@ -5,8 +5,9 @@ hybrid.py), `ltr` (hybrid candidates re-ranked by the learned ranker, see ranker
 (the best one this workspace has: ltr with a trained ranker, else hybrid with the sentence model,
 else lexical; `resolve_mode`). Each mode answers from one result set, and its `total`, facets and
 pages are all over that set: lexical, the items matching every query word (any word when none
-matches all); semantic, the semantic engine's top `HybridSettings.candidates` (100); hybrid and
-ltr, those plus every item matching any query word. An empty query or a sort other than
+matches all); semantic, the semantic engine's top `HybridSettings.candidates` (100); hybrid
+and ltr, those within `semantic_floor` of the best one's cosine plus every item matching any
+query word. An empty query or a sort other than
 relevance is answered by the lexical engine whatever the mode. With `user_id`, the top results are
 re-ranked for the shopper (personalise.py).
 
@@ -32,7 +33,7 @@ from shoprec.data.store import Store
 from shoprec.errors import ConfigError, ShoprecError
 from shoprec.ranking.limits import MAX_K, MAX_SEARCH_DEPTH
 from shoprec.search.autocomplete import Autocomplete
-from shoprec.search.hybrid import LEXICAL, SEMANTIC, HybridSettings, fuse_lists
+from shoprec.search.hybrid import LEXICAL, SEMANTIC, HybridSettings, above_floor, fuse_lists
 from shoprec.search.lexical import LexicalIndex
 from shoprec.search.lexical_store import event_counts
 from shoprec.search.personalise import PersonalSettings, QueryClicks, rerank, shopper_scores
@@ -182,6 +183,10 @@ class SearchEngine:
         found = self.lexical.search(query, k=n, filters=filters, facets=False, highlight=False, match_all=match_all)
         return [(h.item_id, h.score) for h in found.hits]
 
+    def _semantic_hits(self, query: str, fusion: HybridSettings, filters: SearchFilters | None) -> Scored:
+        """The semantic part of a hybrid or ltr result set: its top `candidates` above the floor."""
+        return above_floor(self._semantic_top(query, fusion.candidates, filters), fusion.semantic_floor)
+
     def _semantic_top(self, query: str, n: int, filters: SearchFilters | None) -> Scored:
         """The semantic engine's top `n`, kept for the last query asked: one search's total, facets
         and tiers all read the same list (and it is searched once)."""
@@ -210,16 +215,21 @@ class SearchEngine:
 
     def _merged(self, query: str, mode: str, depth: int, filters: SearchFilters | None, fusion: HybridSettings) -> Scored:
         """Hybrid or ltr over the lexical engine's top `depth` and the semantic engine's top
-        `fusion.candidates` (every item of them, best first): deeper tiers reach further into the
-        lexical matches, never past the semantic top items (the result set, see `search`)."""
-        lists = {LEXICAL: self._lexical_top(query, depth, filters, match_all=False)}
-        lists[SEMANTIC] = self._semantic_top(query, fusion.candidates, filters)[:depth]
+        `fusion.candidates`, best first, keeping the items of the result set (see `search`): the
+        lexical ones and the semantic hits above the floor. The floor is applied after the merge,
+        so the blend's normalisation sees the same lists as when it was tuned. Deeper tiers reach
+        further into the lexical matches, never past the semantic top."""
+        lists = {LEXICAL: self._lexical_top(query, depth, filters, match_all=False),
+                 SEMANTIC: self._semantic_top(query, fusion.candidates, filters)[:depth]}
         if mode == "hybrid":
-            return fuse_lists(lists, fusion)
-        assert self.ranker is not None
-        ids, features = self.features.build(query, lists[LEXICAL], lists[SEMANTIC])
-        scores = self.ranker.predict(features)
-        return [(ids[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
+            merged = fuse_lists(lists, fusion)
+        else:
+            assert self.ranker is not None
+            ids, features = self.features.build(query, lists[LEXICAL], lists[SEMANTIC])
+            scores = self.ranker.predict(features)
+            merged = [(ids[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
+        keep = {i for i, _ in lists[LEXICAL]} | {i for i, _ in self._semantic_hits(query, fusion, filters)}
+        return [(item, score) for item, score in merged if item in keep]
 
     def search(self, query: str, *, mode: str = "hybrid", k: int = 10, offset: int = 0,
                filters: SearchFilters | None = None, sort: str = "relevance", user_id: str | None = None) -> SearchResult:
@@ -238,12 +248,13 @@ class SearchEngine:
             if user_id is None:
                 return overview
         else:
-            # The result set of semantic, hybrid and ltr: the semantic engine's top `candidates`,
-            # plus (hybrid, ltr) every item matching any query word. Total, facets and pages are
-            # all over it.
-            assert self.semantic is not None
-            semantic_top = [i for i, _ in self._semantic_top(query, self.hybrid.candidates, filters)]
-            overview = self.lexical.matches(query, filters=filters, also=semantic_top, words=mode != "semantic")
+            # The result set of semantic: the semantic engine's top `candidates`; of hybrid and
+            # ltr: those above the floor plus every item matching any query word. Total, facets
+            # and pages are all over it.
+            words = mode != "semantic"
+            nearest = self._semantic_hits(query, self.hybrid, filters) if words else \
+                self._semantic_top(query, self.hybrid.candidates, filters)
+            overview = self.lexical.matches(query, filters=filters, also=[i for i, _ in nearest], words=words)
         ranked = self.ranked(query, mode, depth, filters)
         if user_id is not None:
             ranked = self.personalise(query, ranked, user_id)
