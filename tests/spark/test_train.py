@@ -13,10 +13,13 @@ from click.testing import CliRunner
 
 from shoprec.bundle import load_current
 from shoprec.cli import cli
+from shoprec.data import schema as S
+from shoprec.data.history import Histories
 from shoprec.data.store import Store
 from shoprec.models.ials import IALSRecommender
 from shoprec.models.itemknn import ItemKNNRecommender
 from shoprec.models.popularity import PopularityRecommender
+from shoprec.models.similar_items import SimilarItemsRecommender
 from shoprec.ranking.cold_start import ContextPopularity
 from shoprec.ranking.engine import RecommendationEngine
 from shoprec.recommending import history_of
@@ -44,7 +47,7 @@ def test_spark_bundle_serves_through_the_recommendation_engine(spark: Any, shop_
     bundle = load_current(workspace)
     kinds = {name: type(model) for name, model in bundle.models.items()}
     assert kinds == {"ials": IALSRecommender, "popularity": PopularityRecommender, "itemknn": ItemKNNRecommender,
-                     "context_popularity": ContextPopularity}
+                     "similar_items": SimilarItemsRecommender, "context_popularity": ContextPopularity}
     store = Store(workspace)
     try:
         assert bundle.manifest["data"]["events"] == store.counts()["events"]
@@ -63,3 +66,17 @@ def test_spark_bundle_serves_through_the_recommendation_engine(spark: Any, shop_
     answer = runner.invoke(cli, ["recommend", "--workspace", str(workspace), "--user", user, "--json"])
     assert answer.exit_code == 0, answer.output
     assert [r["item_id"] for r in json.loads(answer.stdout)["items"]] == [r.item_id for r in recommendations]
+
+    # Item pages of a Spark shop answer "similar items" from the blend, as a local shop's do.
+    store = Store(workspace)
+    try:
+        engine = RecommendationEngine(store, bundle)
+        item = bundle.item_ids.id_of([0])[0]
+        similar = engine.similar(str(item), 5)
+    finally:
+        store.close()
+    assert engine.similarity_name == "similar_items" and len(similar) == 5
+    view = S.EVENT_TYPE_CODE[S.EventType.VIEW.value]
+    expected = bundle.models["similar_items"].score(Histories.from_lists([[(0, view, 0)]]))[0]
+    shown = bundle.item_ids.index_of([r.item_id for r in similar])
+    np.testing.assert_allclose([r.score for r in similar], expected[shown], rtol=1e-5)

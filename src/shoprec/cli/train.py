@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 @fusion_flags
 @split_flags
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
-              help="Where to fit: this process, or Apache Spark (ials, itemknn, popularity; docs/spark.md).")
+              help="Where to fit: this process, or Apache Spark (ials, itemknn, popularity, similar_items; docs/spark.md).")
 @click.option("--master", default="local[*]", show_default=True,
               help="With --engine spark: the Spark master, e.g. local[4] or spark://host:7077.")
 @click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",

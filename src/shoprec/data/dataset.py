@@ -82,8 +82,8 @@ class Dataset:
         return cls(
             user_ids=user_ids,
             item_ids=item_ids,
-            users=_align(users, S.USER_ID, user_ids),
-            items=_align(items, S.ITEM_ID, item_ids),
+            users=align_rows(users, S.USER_ID, user_ids),
+            items=align_rows(items, S.ITEM_ID, item_ids),
             event_users=user_ids.index_of(events[S.USER_ID].astype(str).to_numpy())[order].astype(np.int32),
             event_items=item_ids.index_of(events[S.ITEM_ID].astype(str).to_numpy())[order].astype(np.int32),
             event_types=codes.to_numpy(np.int8)[order],
@@ -147,8 +147,9 @@ def _with_columns(frame: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.Da
     return frame[list(columns)]
 
 
-def _align(frame: pd.DataFrame, key: str, ids: IdMap) -> pd.DataFrame:
-    """One row per index of `ids`, in index order; the last row wins for repeated keys."""
+def align_rows(frame: pd.DataFrame, key: str, ids: IdMap) -> pd.DataFrame:
+    """One row per index of `ids`, in index order (missing fields for an id without a row); the
+    last row wins for repeated keys."""
     frame = frame.assign(**{key: frame[key].astype(str)}).drop_duplicates(key, keep="last").set_index(key)
     aligned = frame.reindex(ids.ids)
     aligned.index.name = key

@@ -81,9 +81,18 @@ class ContentRecommender(Recommender):
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, dataset: Dataset) -> None:
+        self.item_vectors_, self.item_norms_ = self.vectors_of(dataset.items)
+        popularity = np.asarray(dataset.interactions().sum(axis=0), dtype=np.float64).ravel()
+        top = popularity.max() if len(popularity) else 0.0
+        self.item_popularity_ = popularity / top if top > 0 else popularity
+
+    def vectors_of(self, items: pd.DataFrame) -> tuple[sp.csr_matrix, np.ndarray]:
+        """The item vectors of a catalogue table (one row per item, in item index order) and their
+        norms: TF-IDF text, category levels, brand and price bucket, each block unit length and
+        weighted. What `fit` learns; Spark training calls it on the driver."""
         from sklearn.preprocessing import normalize  # imported here: loading a saved model needs no scikit-learn
 
-        items, n = dataset.items, dataset.n_items
+        n = len(items)
         blocks = [
             (self._text_block(items), 1.0),
             (one_hot(category_tokens(items), n), self.category_weight),
@@ -91,12 +100,8 @@ class ContentRecommender(Recommender):
             (one_hot(price_bucket_tokens(items), n), self.price_weight),
         ]
         kept = [normalize(block, norm="l2") * weight for block, weight in blocks if weight > 0 and block.shape[1]]
-        matrix = sp.hstack(kept, format="csr") if kept else sp.csr_matrix((n, 0))
-        self.item_vectors_ = sp.csr_matrix(matrix, dtype=np.float64)
-        self.item_norms_ = np.sqrt(np.asarray(self.item_vectors_.multiply(self.item_vectors_).sum(axis=1)).ravel())
-        popularity = np.asarray(dataset.interactions().sum(axis=0), dtype=np.float64).ravel()
-        top = popularity.max() if len(popularity) else 0.0
-        self.item_popularity_ = popularity / top if top > 0 else popularity
+        matrix = sp.csr_matrix(sp.hstack(kept, format="csr") if kept else sp.csr_matrix((n, 0)), dtype=np.float64)
+        return matrix, np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
 
     def _text_block(self, items: pd.DataFrame) -> sp.csr_matrix:
         return tfidf_matrix(item_texts(items), self.max_features, self.ngram_max, self.min_df)

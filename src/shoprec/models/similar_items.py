@@ -84,16 +84,22 @@ class SimilarItemsRecommender(Recommender):
         cooccurrence, content = self._components()
         cooccurrence.fit(dataset)
         content.fit(dataset)
-        self.cooccurrence_ = cooccurrence.similarity_
-        self.item_vectors_ = content.item_vectors_
-        self.item_norms_ = content.item_norms_
         interactions = dataset.interactions()
         shoppers = np.asarray((interactions > 0).sum(axis=0), dtype=np.float64).ravel()
-        self.trust_ = (self.max_trust * shoppers / (shoppers + self.shrink) if self.shrink > 0
-                       else np.where(shoppers > 0, float(self.max_trust), 0.0))
         popularity = np.asarray(interactions.sum(axis=0), dtype=np.float64).ravel()
+        for name, value in self.state_of(cooccurrence.similarity_, content.item_vectors_, content.item_norms_,
+                                          shoppers, popularity).items():
+            setattr(self, name, value)
+
+    def state_of(self, cooccurrence: sp.csr_matrix, item_vectors: sp.csr_matrix, item_norms: np.ndarray,
+                 shoppers: np.ndarray, popularity: np.ndarray) -> dict[str, Any]:
+        """The learned attributes from the parts' state and each item's count of distinct shoppers
+        and summed interaction weight (what `fit` computes locally and Spark training on Spark)."""
+        trust = (self.max_trust * shoppers / (shoppers + self.shrink) if self.shrink > 0
+                 else np.where(shoppers > 0, float(self.max_trust), 0.0))
         top = popularity.max() if len(popularity) else 0.0
-        self.popularity_ = popularity / top if top > 0 else popularity
+        return {"cooccurrence_": cooccurrence, "item_vectors_": item_vectors, "item_norms_": item_norms,
+                "trust_": trust, "popularity_": popularity / top if top > 0 else popularity}
 
     # ----------------------------------------------------------------- scoring
     def _score(self, histories: Histories, items: np.ndarray | None) -> np.ndarray:

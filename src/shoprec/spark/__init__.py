@@ -11,8 +11,9 @@ from __future__ import annotations
 from shoprec.errors import ConfigError
 
 INSTALL_HINT = "pip install -e '.[spark]'"
-# Registry names Spark trains (itemknn_bm25 is itemknn with BM25 weighting).
-SPARK_MODELS = ("ials", "itemknn", "itemknn_bm25", "popularity")
+# Registry names Spark trains (itemknn_bm25 is itemknn with BM25 weighting; similar_items, which every
+# bundle gets, counts its co-occurrence on Spark and builds its content part on the driver).
+SPARK_MODELS = ("ials", "itemknn", "itemknn_bm25", "popularity", "similar_items")
 
 
 def require_pyspark() -> None:

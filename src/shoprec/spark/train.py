@@ -11,32 +11,43 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
 from shoprec.bundle import new_bundle_folder, write_bundle
+from shoprec.data.store import Store
 from shoprec.errors import ConfigError
 from shoprec.models.base import Recommender
 from shoprec.models.ials import IALSRecommender
 from shoprec.models.itemknn import ItemKNNRecommender
 from shoprec.models.popularity import PopularityRecommender
 from shoprec.models.registry import create
+from shoprec.models.similar_items import SimilarItemsRecommender
 from shoprec.ranking.cold_start import ContextPopularity
-from shoprec.ranking.engine import CONTEXT_POPULARITY
+from shoprec.ranking.engine import CONTEXT_POPULARITY, SIMILAR_ITEMS
 from shoprec.retrieval.indexes import publish_indexes
 from shoprec.spark import SPARK_MODELS, check_spark_models
 from shoprec.spark.als import fit_ials
 from shoprec.spark.counts import fit_context_popularity, fit_itemknn, fit_popularity
 from shoprec.spark.prepare import SparkSnapshot, interactions, read_store
 from shoprec.spark.session import spark_session
+from shoprec.spark.similar import fit_similar_items
 
 
-def fit_on_spark(model: Recommender, snapshot: SparkSnapshot, table: DataFrame) -> Recommender:
-    """`model` fitted on Spark from the snapshot's events or its interaction table `table`."""
+def fit_on_spark(model: Recommender, snapshot: SparkSnapshot, table: DataFrame,
+                 catalogue: Callable[[], pd.DataFrame] | None = None, fitted_models: Iterable[Recommender] = ()) -> Recommender:
+    """`model` fitted on Spark from the snapshot's events or its interaction table `table`
+    (`catalogue` gives the store's items table, for the models that read item content;
+    `fitted_models`, those fitted before, whose state a model may share)."""
+    if isinstance(model, SimilarItemsRecommender):
+        if catalogue is None:
+            raise ConfigError("similar_items on Spark needs the catalogue (the store's items table)")
+        return fit_similar_items(snapshot, table, catalogue(), model, fitted_models)
     if isinstance(model, IALSRecommender):
         return fit_ials(snapshot, table, model)
     if isinstance(model, ItemKNNRecommender):
@@ -53,14 +64,19 @@ def train_bundle(spark: SparkSession, workspace: Path, settings: Mapping[str, Ma
     `shoprec train` prints."""
     check_spark_models(list(settings))
     models = {name: create(name, **params) for name, params in settings.items()}
+    if SIMILAR_ITEMS not in models:  # as local training: what item pages answer with; not a default
+        models[SIMILAR_ITEMS] = create(SIMILAR_ITEMS)
     snapshot, store_version = read_store(spark, workspace)
     table = interactions(snapshot).persist()
     seconds: dict[str, float] = {}
     bundle_models: dict[str, Recommender] = {}
-    for name, model in [*models.items(), (CONTEXT_POPULARITY, ContextPopularity())]:
+    # Similar items after the others: it borrows a fitted item-kNN's neighbours when the settings match.
+    ordered = sorted(models.items(), key=lambda entry: isinstance(entry[1], SimilarItemsRecommender))
+    for name, model in [*ordered, (CONTEXT_POPULARITY, ContextPopularity())]:
         started = time.perf_counter()
         bundle_models[name] = (fit_context_popularity(snapshot, model) if isinstance(model, ContextPopularity)
-                               else fit_on_spark(model, snapshot, table))
+                               else fit_on_spark(model, snapshot, table, lambda: _catalogue(workspace),
+                                                 list(bundle_models.values())))
         seconds[name] = time.perf_counter() - started
     table.unpersist()
     snapshot.events.unpersist()
@@ -73,6 +89,14 @@ def train_bundle(spark: SparkSession, workspace: Path, settings: Mapping[str, Ma
     return {"bundle": str(path), "default_model": preferred, "data": snapshot.summary(), **engine,
             "train_seconds": {k: round(v, 3) for k, v in seconds.items()},
             "params": {name: dict(params) for name, params in settings.items()}}
+
+
+def _catalogue(workspace: Path) -> pd.DataFrame:
+    store = Store(workspace)
+    try:
+        return store.items()
+    finally:
+        store.close()
 
 
 def run(workspace: Path, settings: Mapping[str, Mapping[str, Any]], *, master: str | None = "local[*]",
