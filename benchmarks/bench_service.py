@@ -13,7 +13,8 @@ warm-up. A request counts as an error unless it is answered 200 with a non-empty
 with a total). Recommendations ask for k=10 for a shopper drawn at random (nine in ten known to
 the store, one in ten new); searches ask for k=10 with one or two words drawn from the catalogue's
 titles (search mode as the server is started: lexical with --no-semantic); similar items (`--endpoints
-similar`) ask for k=10 for an item drawn at random from the catalogue's listed items. Prints a
+similar`) ask for k=10 for an item drawn at random from the catalogue's listed items (uniformly, or
+with `--item-skew s` the item of rank r, in a seeded order, with weight r**-s). Prints a
 markdown table.
 """
 
@@ -83,7 +84,7 @@ def start_server(workspace: Path, semantic: bool, workers: int) -> tuple[subproc
     raise SystemExit("the server did not become ready")
 
 
-def request_makers(workspace: Path, seed: int) -> dict[str, object]:
+def request_makers(workspace: Path, seed: int, item_skew: float = 0.0) -> dict[str, object]:
     """For each endpoint, a function rng -> (path, params, check) for one random request."""
     from shoprec.data import schema as S
     from shoprec.data.store import Store
@@ -103,8 +104,15 @@ def request_makers(workspace: Path, seed: int) -> dict[str, object]:
     def search(rng: random.Random) -> tuple[str, dict[str, object]]:
         return "/v1/search", {"q": " ".join(rng.sample(words, rng.choice((1, 2)))), "k": 10}
 
+    # Item pages: uniform, or Zipf-like (the item of popularity rank r asked with weight r ** -skew,
+    # ranks a seeded shuffle of the listed items).
+    random.Random(seed).shuffle(listed)
+    cumulative = np.cumsum(np.arange(1, len(listed) + 1, dtype=np.float64) ** -item_skew)
+    cumulative /= cumulative[-1]
+
     def similar(rng: random.Random) -> tuple[str, dict[str, object]]:
-        return f"/v1/items/{listed[rng.randrange(len(listed))]}/similar", {"k": 10}
+        index = min(int(np.searchsorted(cumulative, rng.random(), side="right")), len(listed) - 1)
+        return f"/v1/items/{listed[index]}/similar", {"k": 10}
 
     return {"recommendations": recommendation, "search": search, "similar": similar}
 
@@ -189,10 +197,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="Server processes (shoprec serve --workers).")
     parser.add_argument("--bundle", help="Serve this bundle version (it becomes the workspace's CURRENT bundle).")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--item-skew", type=float, default=0.0,
+                        help="Similar items: 0 asks for items uniformly; s > 0 asks for the item of rank r with weight r**-s (Zipf).")
     args = parser.parse_args()
     if args.prepare:
         prepare(args.workspace)
-    makers = request_makers(args.workspace, args.seed)
+    makers = request_makers(args.workspace, args.seed, args.item_skew)
     if args.bundle:  # CURRENT names it before the start, so that every worker loads it
         from shoprec.bundle import set_current
 

@@ -35,6 +35,7 @@ from shoprec.ranking.explain import Explainer, Reason, likeness, model_reasons, 
 from shoprec.ranking.filters import ItemFilters
 from shoprec.ranking.fused import FusionRecommender, request_times
 from shoprec.ranking.limits import MAX_K
+from shoprec.ranking.neighbour_cache import NeighbourCache
 from shoprec.ranking.rules import RuleSettings, diversify, excluded
 from shoprec.recommending import append_views, history_of
 from shoprec.retrieval.ann import AnnIndex, retrieve
@@ -82,6 +83,7 @@ class RecommendationEngine:
         self.popularity = popularity if isinstance(popularity, ContextPopularity) else None
         self.similarity_name = next((n for n in SIMILARITY_PREFERENCE if n in bundle.models), None)
         self.similarity = bundle.models.get(self.similarity_name) if self.similarity_name else None
+        self.neighbours = NeighbourCache()  # the similarity model's answers per item (shopper-independent)
         # Embedding models of a large catalogue answer from their ANN index (shoprec.retrieval).
         self.indexes: dict[str, AnnIndex] = dict(load_indexes(bundle) if indexes is None else indexes)
         self._exact: set[str] = set()
@@ -218,18 +220,32 @@ class RecommendationEngine:
         single = _views(np.array([index]), 0)
         chosen: list[tuple[int, float, str, dict[str, float]]] = []
         if self.similarity is not None:
-            scores = self.similarity.score(single)[0]
-            chosen += _fill(scores, allowed, set(), k, "item-to-item", self.similarity_name)
+            chosen += self._neighbours(index, single, allowed, k)
             if explain:
                 chosen = self._similarity_terms(chosen, single)
-        same = self.catalogue.category_codes == self.catalogue.category_codes[index]
-        for stage, scores in (("popular-in-your-categories", np.where(same, self._popular(_clock()), -np.inf)),
-                              ("popular", self._popular(_clock()))):
+        for stage in ("popular-in-your-categories", "popular"):  # computed only when needed
             if len(chosen) >= k:
                 break
+            scores = self._popular(_clock())
+            if stage == "popular-in-your-categories":
+                scores = np.where(self.catalogue.category_codes == self.catalogue.category_codes[index], scores, -np.inf)
             chosen += _fill(scores, allowed, {c[0] for c in chosen}, k - len(chosen), stage)
         recs = self._answer(chosen[:k], single if explain else None)
         return [self._with_likeness(rec, index, item) for rec, (item, *_) in zip(recs, chosen[:k], strict=True)] if explain else recs
+
+    def _neighbours(self, index: int, single: Histories, allowed: np.ndarray, k: int) -> list[tuple[int, float, str, dict[str, float]]]:
+        """The item-to-item model's best `k` allowed items for `index`, from the neighbour cache
+        when it holds enough (ranking/neighbour_cache.py), else scored in full."""
+        name = str(self.similarity_name)
+        found = self.neighbours.get(name, index)
+        picked = None if found is None else self.neighbours.pick(found, allowed, k)
+        if picked is None:
+            assert self.similarity is not None
+            scores = self.similarity.score(single)[0]
+            picked = self.neighbours.pick(self.neighbours.best(name, index, scores), allowed, k)
+            if picked is None:  # more than the cache keeps: the full row
+                return _fill(scores, allowed, set(), k, "item-to-item", name)
+        return [(item, score, "item-to-item", {name: score}) for item, score in picked]
 
     def _similarity_terms(self, chosen: list[tuple[int, float, str, dict[str, float]]],
                           single: Histories) -> list[tuple[int, float, str, dict[str, float]]]:
