@@ -244,7 +244,9 @@ class SearchEngine:
         mode = self._effective_mode(mode)
         depth = offset + k if user_id is None else max(offset + k, self.personal.depth)
         if mode == "lexical":
-            overview = self.lexical.search(query, k=k, offset=offset, filters=filters, facets=True, highlight=True)
+            # Its page is the answer unless a shopper re-ranks it (the page is highlighted below then).
+            overview = self.lexical.search(query, k=k, offset=offset, filters=filters, facets=True,
+                                           highlight=user_id is None)
             if user_id is None:
                 return overview
         else:

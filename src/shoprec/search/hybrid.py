@@ -43,8 +43,8 @@ class HybridSettings:
     `candidates`: how many each engine hands over. `method`: "rrf" or "blend". `blend_weight`:
     the semantic share of the blend (lexical gets 1 - w). `semantic_floor`: a semantic hit
     joins the lexical matches only within this share of the best one's cosine (`above_floor`; 0
-    keeps the whole top `candidates`; semantic mode alone always shows the whole top). `tuned_on`: how many training queries chose the blend (0: a default, never
-    tuned).
+    keeps the whole top `candidates`; semantic mode alone always shows the whole top).
+    `tuned_on`: how many training queries chose the blend (0: a default, never tuned).
     """
 
     # Untuned default: the blend with the weight tuned on Home Depot's training queries. RRF is

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tantivy import FieldType, Index, Occur, Order, Query
+from tantivy import FieldType, Index, Occur, Order, Query, Searcher
 
 from shoprec.data.store import Store
 from shoprec.errors import ConfigError, NotFittedError, ShoprecError
@@ -224,10 +224,7 @@ class LexicalIndex:
             shown = doc.get_first(C.TITLE_SHOWN)
             title = bytes(shown).decode("utf-8") if shown is not None else None
             hits.append(Hit(item_id, score, title, highlight_html(title, terms) if highlight else None))
-        counts = (parse_aggregation(searcher.aggregate(matched, aggregation_request(
-            C.CATEGORY_FACET, C.BRAND_FACET, C.PRICE, self.settings.price_edges)), self.settings.price_edges,
-            self.settings.facet_limit) if facets else {})
-        return SearchResult(_count(found), hits, counts, relaxed)
+        return SearchResult(_count(found), hits, self._facets(searcher, matched) if facets else {}, relaxed)
 
     def matches(self, query: str, *, filters: SearchFilters | None = None, also: Sequence[str] = (),
                 words: bool = True) -> SearchResult:
@@ -242,10 +239,13 @@ class LexicalIndex:
             return SearchResult(0, [], {name: {} for name in FACET_NAMES})
         matched = _both(_any(parts), self._filter_query(filters))
         searcher = self._index.searcher()
-        counts = parse_aggregation(searcher.aggregate(matched, aggregation_request(
+        return SearchResult(_count(searcher.search(matched, 1, count=True)), [], self._facets(searcher, matched))
+
+    def _facets(self, searcher: Searcher, matched: Query) -> dict[str, dict[str, int]]:
+        """The facet counts of the items `matched` selects, counted by tantivy."""
+        return parse_aggregation(searcher.aggregate(matched, aggregation_request(
             C.CATEGORY_FACET, C.BRAND_FACET, C.PRICE, self.settings.price_edges)), self.settings.price_edges,
             self.settings.facet_limit)
-        return SearchResult(_count(searcher.search(matched, 1, count=True)), [], counts)
 
     def highlight(self, query: str, titles: Sequence[str | None]) -> list[str | None]:
         """Each title as HTML with the words `query` matches marked, as this index's hits are."""
